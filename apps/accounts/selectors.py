@@ -1,0 +1,54 @@
+"""Read queries on accounts and holds, scoped to what the actor may see."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from apps.common.errors import NotFound
+from apps.common.principals import Actor
+from apps.accounts.models import Account, Hold
+
+
+def accounts_visible_to(actor: Actor) -> QuerySet[Account]:
+    qs = Account.objects.select_related("customer", "product").filter(is_internal=False)
+    if actor.customer_id is not None:
+        qs = qs.filter(customer_id=actor.customer_id)
+    return qs
+
+
+def account_get(*, actor: Actor, public_id: uuid.UUID | str) -> Account:
+    try:
+        return accounts_visible_to(actor).get(public_id=public_id)
+    except (Account.DoesNotExist, ValueError):
+        raise NotFound() from None
+
+
+def account_get_any_customer_account(*, public_id: uuid.UUID | str) -> Account:
+    """Any customer account of the bank (e.g. a transfer's destination); internal ones excluded."""
+    try:
+        return Account.objects.get(public_id=public_id, is_internal=False)
+    except (Account.DoesNotExist, ValueError):
+        raise NotFound() from None
+
+
+def account_list(*, actor: Actor, customer_public_id: uuid.UUID | None = None) -> QuerySet[Account]:
+    qs = accounts_visible_to(actor)
+    if customer_public_id is not None:
+        qs = qs.filter(customer__public_id=customer_public_id)
+    return qs.order_by("-id")
+
+
+def holds_visible_to(actor: Actor) -> QuerySet[Hold]:
+    qs = Hold.objects.select_related("account")
+    if actor.customer_id is not None:
+        qs = qs.filter(account__customer_id=actor.customer_id)
+    return qs
+
+
+def hold_get(*, actor: Actor, public_id: uuid.UUID | str) -> Hold:
+    try:
+        return holds_visible_to(actor).get(public_id=public_id)
+    except (Hold.DoesNotExist, ValueError):
+        raise NotFound() from None

@@ -1,0 +1,272 @@
+"""Business actions on accounts and holds. Balances change only here and in the ledger,
+always under row locks taken in ascending id order (apps.common.locking)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from stdnum.iso7064 import mod_97_10
+
+from apps.audit.services import audit_record
+from apps.common.errors import (
+    AccountNotActive,
+    BalanceNotZero,
+    CurrencyMismatchError,
+    CustomerNotVerified,
+    HoldNotActive,
+    InsufficientFunds,
+    PermissionDenied,
+    ValidationFailed,
+)
+from apps.common.locking import lock_by_pk
+from apps.common.money import SUPPORTED_CURRENCIES, Money, format_amount
+from apps.common.principals import Actor
+from apps.customers.models import Customer, KycStatus
+from apps.accounts.models import Account, AccountStatus, Hold, HoldStatus, Product, ProductKind
+
+ACCOUNT_NUMBER_PREFIX = "62"
+
+
+def account_number_generate() -> str:
+    """16 digits whose integer value leaves remainder 1 modulo 97 (ISO 7064 MOD 97-10)."""
+    body = ACCOUNT_NUMBER_PREFIX + "".join(secrets.choice("0123456789") for _ in range(12))
+    return body + mod_97_10.calc_check_digits(body)
+
+
+def account_number_is_valid(number: str) -> bool:
+    return number.isascii() and number.isdigit() and 8 <= len(number) <= 34 and mod_97_10.is_valid(number)
+
+
+def default_product_code(currency: str) -> str:
+    return f"CURRENT-{currency}"
+
+
+def _product_for(currency: str, product_code: str | None) -> Product:
+    code = product_code or default_product_code(currency)
+    product = Product.objects.filter(code=code, is_active=True).first()
+    if product is None or product.kind == ProductKind.INTERNAL:
+        raise ValidationFailed({"product": [_("No such product.")]})
+    if product.currency != currency:
+        raise ValidationFailed({"product": [_("This product is held in %(currency)s.") % {"currency": product.currency}]})
+    return product
+
+
+def account_open(*, actor: Actor, customer: Customer, currency: str, product_code: str | None = None) -> Account:
+    """Open an active account for a KYC-verified customer."""
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValidationFailed({"currency": [_("Unsupported currency.")]})
+    product = _product_for(currency, product_code)
+    if customer.kyc_status != KycStatus.VERIFIED:
+        raise CustomerNotVerified()
+    now = timezone.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(
+                    number=account_number_generate(),
+                    customer=customer,
+                    product=product,
+                    currency=currency,
+                    status=AccountStatus.ACTIVE,
+                    overdraft_limit=product.overdraft_limit,
+                    opened_at=now,
+                )
+                audit_record(actor=actor.label, action="account.open", object_type="account", object_id=str(account.public_id))
+            return account
+        except IntegrityError:  # an account number collision: draw another
+            continue
+    raise RuntimeError("could not draw a free account number")  # pragma: no cover
+
+
+def _locked(account: Account) -> Account:
+    return Account.objects.select_for_update().get(pk=account.pk)
+
+
+def account_freeze(*, actor: Actor, account: Account, reason: str = "") -> Account:
+    """Freeze at once: a frozen account neither sends nor receives."""
+    with transaction.atomic():
+        locked = _locked(account)
+        if locked.status != AccountStatus.ACTIVE:
+            raise AccountNotActive(_("Only an active account can be frozen."))
+        locked.status = AccountStatus.FROZEN
+        locked.status_reason = reason
+        locked.frozen_by_bank = actor.is_bank
+        locked.save(update_fields=["status", "status_reason", "frozen_by_bank", "updated_at"])
+        audit_record(actor=actor.label, action="account.freeze", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+    return locked
+
+
+def account_unfreeze_check(*, actor: Actor, account: Account) -> None:
+    """Refuse an unfreeze that could never succeed, before anyone is asked to approve it."""
+    if account.status != AccountStatus.FROZEN:
+        raise AccountNotActive(_("Only a frozen account can be unfrozen."))
+    if account.frozen_by_bank and not actor.is_bank:
+        raise PermissionDenied(_("The bank froze this account; only the bank can unfreeze it."))
+
+
+def account_unfreeze(*, actor: Actor, account: Account, reason: str = "") -> Account:
+    with transaction.atomic():
+        locked = _locked(account)
+        account_unfreeze_check(actor=actor, account=locked)
+        locked.status = AccountStatus.ACTIVE
+        locked.status_reason = reason
+        locked.frozen_by_bank = False
+        locked.save(update_fields=["status", "status_reason", "frozen_by_bank", "updated_at"])
+        audit_record(actor=actor.label, action="account.unfreeze", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+    return locked
+
+
+def account_close(*, actor: Actor, account: Account, reason: str = "") -> Account:
+    with transaction.atomic():
+        locked = _locked(account)
+        if locked.status != AccountStatus.ACTIVE:
+            raise AccountNotActive(_("Only an active account can be closed."))
+        if locked.balance != 0 or locked.available != 0:
+            raise BalanceNotZero(extra={"balance": str(locked.balance)})
+        locked.status = AccountStatus.CLOSED
+        locked.status_reason = reason
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["status", "status_reason", "closed_at", "updated_at"])
+        audit_record(actor=actor.label, action="account.close", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+    return locked
+
+
+# --- used by the ledger (apps.transactions) ------------------------------------------------
+
+def accounts_lock(pks: Iterable[int]) -> dict[int, Account]:
+    """Lock these accounts FOR UPDATE in ascending id order; the caller holds a transaction."""
+    return lock_by_pk(Account.objects.all(), pks)
+
+
+def accounts_store_balances(accounts: list[Account]) -> None:
+    """Write the cached balances of locked accounts in one statement."""
+    now = timezone.now()
+    for account in accounts:
+        account.updated_at = now
+    if len(accounts) == 1:
+        accounts[0].save(update_fields=["balance", "available", "updated_at"])
+    else:
+        Account.objects.bulk_update(accounts, ["balance", "available", "updated_at"])
+
+
+def account_require_active(account: Account) -> None:
+    if account.status != AccountStatus.ACTIVE:
+        raise AccountNotActive(
+            _("Account %(number)s is %(status)s.") % {"number": account.number, "status": account.get_status_display()},
+            extra={"account": str(account.public_id)},
+        )
+
+
+def account_require_currency(account: Account, currency: str) -> None:
+    if account.currency != currency:
+        raise CurrencyMismatchError(
+            _("Account %(number)s is held in %(currency)s.") % {"number": account.number, "currency": account.currency},
+            extra={"account": str(account.public_id), "account_currency": account.currency},
+        )
+
+
+def account_require_funds(account: Account, amount: Decimal) -> None:
+    """Internal accounts may go negative; customer accounts down to their overdraft limit."""
+    if not account.is_internal and account.available - amount < -account.overdraft_limit:
+        raise InsufficientFunds(
+            _("Available %(available)s %(currency)s is less than %(amount)s.")
+            % {"available": format_amount(account.available, account.currency), "amount": format_amount(amount, account.currency), "currency": account.currency},
+            extra={"account": str(account.public_id)},
+        )
+
+
+def gl_account(code: str, currency: str) -> Account:
+    return Account.objects.get(is_internal=True, gl_code=code, currency=currency)
+
+
+# --- holds ---------------------------------------------------------------------------------
+
+def hold_create(*, actor: Actor, account: Account, amount: Money, reference: str = "", expires_at: dt.datetime | None = None) -> Hold:
+    """Reserve funds: `available` drops now, `balance` only when the hold is captured."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed({"expires_at": [_("The expiry must be in the future.")]})
+    with transaction.atomic():
+        locked = _locked(account)
+        account_require_active(locked)
+        account_require_currency(locked, amount.currency)
+        account_require_funds(locked, amount.amount)
+        hold = Hold.objects.create(
+            account=locked, amount=amount.amount, currency=amount.currency, reference=reference,
+            expires_at=expires_at, created_by=actor.label,
+        )
+        locked.available -= amount.amount
+        accounts_store_balances([locked])
+        audit_record(actor=actor.label, action="hold.create", object_type="hold", object_id=str(hold.public_id))
+    return hold
+
+
+def hold_lock_active(hold: Hold) -> Hold:
+    """Lock a hold that must still be active (the caller holds its account's lock)."""
+    locked = Hold.objects.select_for_update().get(pk=hold.pk)
+    if locked.status != HoldStatus.ACTIVE:
+        raise HoldNotActive()
+    return locked
+
+
+def hold_settle(*, hold: Hold, account: Account, captured: Decimal, status: str) -> Hold:
+    """Close a locked hold: give its uncaptured rest back to `available` (the ledger has already
+    taken `captured` out of the balance and available)."""
+    rest = hold.amount - captured
+    account.available += rest + captured  # the capture's posting took `captured` from available
+    hold.captured_amount = captured
+    hold.status = status
+    hold.closed_at = timezone.now()
+    hold.save(update_fields=["captured_amount", "status", "closed_at", "updated_at"])
+    return hold
+
+
+def hold_release(*, actor: Actor, hold: Hold) -> Hold:
+    with transaction.atomic():
+        account = accounts_lock([hold.account_id])[hold.account_id]
+        locked = hold_lock_active(hold)
+        hold_settle(hold=locked, account=account, captured=Decimal(0), status=HoldStatus.RELEASED)
+        accounts_store_balances([account])
+        audit_record(actor=actor.label, action="hold.release", object_type="hold", object_id=str(locked.public_id))
+    return locked
+
+
+def holds_release_expired(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
+    """Expire active holds past their expiry: lock every account of the batch up front, in order."""
+    now = now or timezone.now()
+    released = 0
+    while True:
+        with transaction.atomic():
+            candidates = list(
+                Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list("pk", "account_id")[:batch_size]
+            )
+            if not candidates:
+                return released
+            accounts = accounts_lock(account_id for _pk, account_id in candidates)
+            holds = Hold.objects.select_for_update().filter(
+                pk__in=[pk for pk, _a in candidates], status=HoldStatus.ACTIVE
+            ).order_by("pk")
+            touched: dict[int, Account] = {}
+            for hold in holds:
+                account = accounts[hold.account_id]
+                hold_settle(hold=hold, account=account, captured=Decimal(0), status=HoldStatus.EXPIRED)
+                touched[account.pk] = account
+                released += 1
+            if touched:
+                accounts_store_balances(list(touched.values()))
+            audit_record(actor="system:holds", action="hold.expire_batch", detail={"count": len(touched)})
+        if len(candidates) < batch_size:
+            return released
+
+
+def account_balance_delta(account: Account, amount: Decimal) -> None:
+    """Apply a signed posting amount to a locked account's cached balances (no write)."""
+    account.balance += amount
+    account.available += amount
+
+

@@ -1,0 +1,48 @@
+"""Strict JSON: numbers keep their literal text (never a float), no NaN, no U+0000."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+
+
+class JsonNumber(str):
+    """A JSON number as it was written; fields that want numbers parse the text themselves."""
+
+    __slots__ = ()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _check_no_nul(value: Any, path: str = "") -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError({path or "non_field_errors": ["Text may not contain the NUL character."]})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise ValidationError({"non_field_errors": ["Keys may not contain the NUL character."]})
+            _check_no_nul(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_no_nul(item, f"{path}[{index}]")
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        if len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise ParseError("too large")  # normally stopped earlier by the middleware (413)
+        try:
+            text = raw.decode("utf-8")
+            data = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ParseError("The body is not valid UTF-8 JSON.") from exc
+        _check_no_nul(data)
+        return data

@@ -1,0 +1,83 @@
+"""Idempotent execution: the same key and request give the first response, and move money once.
+
+The record is inserted first, in the same database transaction as the business action, so:
+- a duplicate that arrives while the first is running blocks on the unique index until the
+  first commits, then finds the stored response and replays it;
+- if the first rolls back (a crash, a lost connection), nothing is stored and a retry runs anew;
+- a business refusal (DomainError) is rolled back to a savepoint and its response is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.common.errors import DomainError, IdempotencyConflict
+from apps.common.models import IdempotencyRecord
+
+Outcome = tuple[int, Any]
+
+
+@dataclass(frozen=True)
+class IdempotentResult:
+    status: int
+    body: Any
+    replayed: bool
+
+
+def request_fingerprint(method: str, path: str, document: Any) -> str:
+    """A digest of what makes two requests 'the same': method, path and the JSON document."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()
+
+
+def run_idempotent(
+    *,
+    principal: str,
+    key: str,
+    fingerprint: str,
+    action: Callable[[], Outcome],
+    on_refusal: Callable[[DomainError], Outcome],
+) -> IdempotentResult:
+    for _attempt in range(3):
+        inserted = False
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(principal=principal, key=key, fingerprint=fingerprint)
+                inserted = True
+                try:
+                    with transaction.atomic():
+                        status, body = action()
+                except DomainError as refusal:
+                    status, body = on_refusal(refusal)
+                record.status_code = status
+                record.response = body
+                record.save(update_fields=["status_code", "response"])
+            return IdempotentResult(status=status, body=body, replayed=False)
+        except IntegrityError:
+            if inserted:
+                raise
+        existing = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if existing is None:
+            continue  # the first request rolled back meanwhile: ours runs now
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyConflict()
+        assert existing.status_code is not None  # written in the same transaction as the row
+        return IdempotentResult(status=existing.status_code, body=existing.response, replayed=True)
+    raise RuntimeError("idempotency record kept disappearing")  # pragma: no cover
+
+
+def idempotency_purge_expired(*, now: Any = None) -> int:
+    """Delete records older than FINSYS_IDEMPOTENCY_TTL_HOURS (at least 24 h, per API.md)."""
+    hours = max(24, settings.FINSYS_IDEMPOTENCY_TTL_HOURS)
+    cutoff = (now or timezone.now()) - timedelta(hours=hours)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,38 @@
+"""Read queries on customers, scoped to what the actor may see."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from apps.common.errors import NotFound
+from apps.common.principals import Actor
+from apps.customers.models import Customer
+from apps.customers.services import national_id_digest
+
+
+def customers_visible_to(actor: Actor) -> QuerySet[Customer]:
+    qs = Customer.objects.all()
+    if actor.customer_id is not None:
+        qs = qs.filter(pk=actor.customer_id)
+    return qs
+
+
+def customer_get(*, actor: Actor, public_id: uuid.UUID | str) -> Customer:
+    """The customer with this public id, or NotFound (also when the actor may not see it)."""
+    try:
+        return customers_visible_to(actor).get(public_id=public_id)
+    except (Customer.DoesNotExist, ValueError):
+        raise NotFound() from None
+
+
+def customer_search(*, actor: Actor, text: str = "") -> QuerySet[Customer]:
+    """Name contains `text`, or e-mail, or exactly this national id (through its blind index)."""
+    qs = customers_visible_to(actor)
+    text = text.strip()
+    if text:
+        qs = qs.filter(
+            Q(full_name__icontains=text) | Q(email__iexact=text) | Q(national_id_index=national_id_digest(text))
+        )
+    return qs.order_by("-id")

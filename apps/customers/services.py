@@ -1,0 +1,127 @@
+"""Business actions on customers. Each is one database transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pycountry
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.audit.services import audit_record
+from apps.common.crypto import blind_index
+from apps.common.errors import ValidationFailed
+from apps.common.principals import Actor
+from apps.customers.identity import IdentityError, birth_date_from_national_id, validate_national_id
+from apps.customers.models import Customer, CustomerKind, KycStatus
+
+NATIONAL_ID_PURPOSE = "customer.national_id"
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
+
+
+def national_id_digest(number: str) -> str:
+    return blind_index(number, NATIONAL_ID_PURPOSE)
+
+
+def _check_country(code: str, errors: dict[str, list[Any]]) -> str:
+    code = (code or "").strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        errors.setdefault("country", []).append(_("Enter an ISO 3166 alpha-2 country code, e.g. CN."))
+    return code
+
+
+def customer_create(
+    *,
+    actor: Actor,
+    kind: str,
+    full_name: str,
+    national_id: str,
+    country: str,
+    date_of_birth: dt.date | None = None,
+    email: str = "",
+    phone: str = "",
+    address: str = "",
+) -> Customer:
+    """Register a customer with KYC pending. Refuses invalid data with every problem named."""
+    errors: dict[str, list[Any]] = {}
+    if kind not in CustomerKind.values:
+        errors["kind"] = [_("Choose individual or corporate.")]
+    full_name = " ".join((full_name or "").split())
+    if not full_name:
+        errors["full_name"] = [_("Enter the customer's name.")]
+    country = _check_country(country, errors)
+    canonical_id = ""
+    if "country" not in errors and "kind" not in errors:
+        try:
+            canonical_id = validate_national_id(national_id or "", country=country, kind=kind)
+        except IdentityError as exc:
+            errors["national_id"] = [str(exc)]
+    if kind == CustomerKind.INDIVIDUAL:
+        if date_of_birth is None:
+            errors["date_of_birth"] = [_("Enter the date of birth of an individual.")]
+        elif date_of_birth > timezone.localdate() or date_of_birth.year < 1900:
+            errors["date_of_birth"] = [_("Enter a real date of birth.")]
+        elif canonical_id:
+            embedded = birth_date_from_national_id(canonical_id, country=country, kind=kind)
+            if embedded is not None and embedded != date_of_birth:
+                errors["date_of_birth"] = [_("The date of birth does not match the national id.")]
+    elif date_of_birth is not None:
+        errors["date_of_birth"] = [_("A corporate customer has no date of birth.")]
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    phone = re.sub(r"[\s()-]", "", phone or "")
+    if phone and not _PHONE.fullmatch(phone):
+        errors["phone"] = [_("Enter a phone number of 6 to 15 digits, optionally with a leading +.")]
+    if errors:
+        raise ValidationFailed(errors)
+
+    with transaction.atomic():
+        customer = Customer.objects.create(
+            kind=kind,
+            full_name=full_name,
+            email=email,
+            country=country,
+            national_id=canonical_id,
+            national_id_index=national_id_digest(canonical_id),
+            phone=phone,
+            address=(address or "").strip(),
+            date_of_birth=date_of_birth.isoformat() if date_of_birth else "",
+            created_by=actor.label,
+        )
+        audit_record(actor=actor.label, action="customer.create", object_type="customer", object_id=str(customer.public_id))
+    return customer
+
+
+def customer_decide_kyc(*, actor: Actor, customer: Customer, decision: str, note: str = "") -> Customer:
+    """Record a KYC decision (verified or rejected), who made it and when."""
+    if decision not in (KycStatus.VERIFIED, KycStatus.REJECTED):
+        raise ValidationFailed({"decision": [_("Choose verified or rejected.")]})
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked.kyc_status = decision
+        locked.kyc_decided_by = actor.label
+        locked.kyc_decided_at = timezone.now()
+        locked.kyc_note = note
+        locked.save(update_fields=["kyc_status", "kyc_decided_by", "kyc_decided_at", "kyc_note", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="customer.kyc_decide",
+            object_type="customer",
+            object_id=str(locked.public_id),
+            detail={"decision": decision},
+        )
+    return locked
+
+
+def customer_record_pii_view(*, actor: Actor, customer: Customer) -> None:
+    """Every unmasked view of personal data leaves an audit event."""
+    audit_record(actor=actor.label, action="customer.pii_view", object_type="customer", object_id=str(customer.public_id))

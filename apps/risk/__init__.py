@@ -1,0 +1,1 @@
+"""Risk: limits, rules and scoring (the risk issue fills this app)."""

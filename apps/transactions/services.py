@@ -1,0 +1,247 @@
+"""Money movements. Each is one database transaction that locks the accounts it touches in
+ascending id order, checks every rule, then writes one balanced JournalEntry with its postings
+and the accounts' cached balances together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Account, GlCode, Hold, HoldStatus
+from apps.accounts.services import (
+    account_balance_delta,
+    account_require_active,
+    account_require_currency,
+    account_require_funds,
+    accounts_lock,
+    accounts_store_balances,
+    hold_lock_active,
+    hold_settle,
+)
+from apps.common.errors import (
+    AlreadyReversed,
+    NotFound,
+    NotReversible,
+    PermissionDenied,
+    SameAccount,
+    ValidationFailed,
+)
+from apps.common.money import Money, minor_unit
+from apps.common.principals import Actor
+from apps.transactions.models import EntryKind, JournalEntry, Posting
+
+
+class UnbalancedEntry(AssertionError):
+    """A programming error: postings that do not sum to zero."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    amount: Decimal  # signed: credit positive
+
+
+def _post(
+    *,
+    actor: Actor,
+    kind: str,
+    money: Money,
+    reference: str,
+    legs: list[Leg],
+    accounts: dict[int, Account],
+    reverses: JournalEntry | None = None,
+    booked_at: dt.datetime | None = None,
+) -> JournalEntry:
+    """Write one balanced entry on already locked and checked accounts."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    unit = minor_unit(money.currency)
+    for leg in legs:
+        totals[accounts[leg.account_id].currency] += leg.amount
+        if leg.amount != leg.amount.quantize(unit):
+            raise UnbalancedEntry("postings carry whole minor units only")
+    if len(legs) < 2 or any(total != 0 for total in totals.values()):
+        raise UnbalancedEntry(f"entry does not balance: {dict(totals)}")
+    now = booked_at or timezone.now()
+    entry = JournalEntry.objects.create(
+        kind=kind,
+        amount=money.amount,
+        currency=money.currency,
+        reference=reference,
+        channel=actor.channel,
+        created_by=actor.label,
+        reverses=reverses,
+        created_at=now,
+    )
+    postings = []
+    for leg in legs:
+        account = accounts[leg.account_id]
+        account_balance_delta(account, leg.amount)
+        postings.append(
+            Posting(
+                entry=entry,
+                account_id=account.pk,
+                amount=leg.amount,
+                currency=account.currency,
+                balance_after=account.balance,
+                created_at=now,
+            )
+        )
+    Posting.objects.bulk_create(postings)
+    accounts_store_balances([accounts[pk] for pk in sorted({leg.account_id for leg in legs})])
+    entry.posted_postings = postings  # type: ignore[attr-defined]
+    return entry
+
+
+def _check_amount(money: Money) -> None:
+    if money.amount <= 0 or not money.is_whole_minor_units():
+        raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
+
+
+def _lock_accounts(
+    *, public_ids: list[uuid.UUID], gl: Sequence[tuple[str, str]] = ()
+) -> tuple[dict[uuid.UUID, Account], dict[tuple[str, str], Account], dict[int, Account]]:
+    """Find and lock customer accounts by public id and GL accounts by (code, currency) in one
+    SELECT ... ORDER BY id FOR UPDATE: PostgreSQL locks the rows in ascending id order."""
+    condition = Q(public_id__in=public_ids, is_internal=False)
+    for code, currency in gl:
+        condition |= Q(is_internal=True, gl_code=code, currency=currency)
+    rows = list(Account.objects.select_for_update().filter(condition).order_by("pk"))
+    by_public = {row.public_id: row for row in rows if not row.is_internal}
+    by_gl = {(row.gl_code, row.currency): row for row in rows if row.is_internal}
+    return by_public, by_gl, {row.pk: row for row in rows}
+
+
+def _visible(actor: Actor, account: Account | None) -> Account:
+    if account is None or (actor.customer_id is not None and account.customer_id != actor.customer_id):
+        raise NotFound()
+    return account
+
+
+def _vault(by_gl: dict[tuple[str, str], Account], currency: str) -> Account:
+    vault = by_gl.get((GlCode.CASH_VAULT, currency))
+    if vault is None:
+        raise ValidationFailed({"currency": [_("The bank keeps no cash in this currency.")]})
+    return vault
+
+
+def deposit_create(
+    *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
+) -> JournalEntry:
+    """Cash in: debit the cash vault, credit the customer."""
+    _check_amount(money)
+    with transaction.atomic():
+        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
+        target = _visible(actor, by_public.get(account))
+        account_require_currency(target, money.currency)
+        account_require_active(target)
+        vault = _vault(by_gl, money.currency)
+        legs = [Leg(vault.pk, -money.amount), Leg(target.pk, money.amount)]
+        return _post(actor=actor, kind=EntryKind.DEPOSIT, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+
+
+def withdrawal_create(
+    *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
+) -> JournalEntry:
+    """Cash out: debit the customer, credit the cash vault."""
+    _check_amount(money)
+    with transaction.atomic():
+        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
+        source = _visible(actor, by_public.get(account))
+        account_require_currency(source, money.currency)
+        account_require_active(source)
+        account_require_funds(source, money.amount)
+        vault = _vault(by_gl, money.currency)
+        legs = [Leg(source.pk, -money.amount), Leg(vault.pk, money.amount)]
+        return _post(actor=actor, kind=EntryKind.WITHDRAWAL, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+
+
+def transfer_create(
+    *,
+    actor: Actor,
+    from_account: uuid.UUID,
+    to_account: uuid.UUID,
+    money: Money,
+    reference: str = "",
+    booked_at: dt.datetime | None = None,
+) -> JournalEntry:
+    """Move money between two customer accounts of the bank, at once.
+
+    The source must be visible to the actor; the destination may be any customer account
+    (nothing about it is shown to a customer-bound actor).
+    """
+    _check_amount(money)
+    if from_account == to_account:
+        raise SameAccount()
+    with transaction.atomic():
+        by_public, _by_gl, locked = _lock_accounts(public_ids=[from_account, to_account])
+        source = _visible(actor, by_public.get(from_account))
+        target = by_public.get(to_account)
+        if target is None:
+            raise NotFound(_("The destination account does not exist."), extra={"field": "to_account"})
+        account_require_currency(source, money.currency)
+        account_require_active(source)
+        account_require_currency(target, money.currency)
+        account_require_active(target)
+        account_require_funds(source, money.amount)
+        legs = [Leg(source.pk, -money.amount), Leg(target.pk, money.amount)]
+        return _post(actor=actor, kind=EntryKind.TRANSFER, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+
+
+def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") -> JournalEntry:
+    """Post the compensating entry of `entry`, once. Refused like any movement."""
+    if not actor.is_bank:
+        raise PermissionDenied(_("Only the bank can reverse a transaction."))
+    if entry.kind == EntryKind.REVERSAL:
+        raise NotReversible()
+    originals = list(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
+    with transaction.atomic():
+        locked = accounts_lock(account_id for account_id, _amount in originals)
+        # Checked under the account locks: two racing reversals of one entry serialise here.
+        if JournalEntry.objects.filter(reverses=entry).exists():
+            raise AlreadyReversed()
+        legs = [Leg(account_id, -amount) for account_id, amount in originals]
+        for leg in legs:
+            account = locked[leg.account_id]
+            if not account.is_internal:
+                account_require_active(account)
+                if leg.amount < 0:
+                    account_require_funds(account, -leg.amount)
+        money = Money(entry.amount, entry.currency)
+        reference = (reason or f"Reversal of {entry.public_id}")[:140]
+        return _post(actor=actor, kind=EntryKind.REVERSAL, money=money, reference=reference, legs=legs, accounts=locked, reverses=entry)
+
+
+def hold_capture(
+    *, actor: Actor, hold: Hold, amount: Decimal | None = None, reference: str = ""
+) -> JournalEntry:
+    """Take all or part of a hold: debit the account, credit clearing, release the rest."""
+    with transaction.atomic():
+        clearing = Account.objects.filter(is_internal=True, gl_code=GlCode.CLEARING, currency=hold.currency).values_list("pk", flat=True).first()
+        if clearing is None:
+            raise ValidationFailed({"currency": [_("No clearing account in this currency.")]})
+        locked = accounts_lock([hold.account_id, clearing])
+        current = hold_lock_active(hold)
+        captured = current.amount if amount is None else amount
+        if captured <= 0 or captured > current.amount:
+            raise ValidationFailed({"amount": [_("Capture between zero and the held amount.")]})
+        account = locked[current.account_id]
+        account_require_active(account)
+        money = Money(captured, current.currency)
+        _check_amount(money)
+        legs = [Leg(account.pk, -captured), Leg(clearing, captured)]
+        entry = _post(
+            actor=actor, kind=EntryKind.HOLD_CAPTURE, money=money, reference=reference or current.reference,
+            legs=legs, accounts=locked,
+        )
+        hold_settle(hold=current, account=account, captured=captured, status=HoldStatus.CAPTURED)
+        accounts_store_balances([account])
+        return entry

@@ -1,0 +1,13 @@
+"""Tests: the same database and Redis choice as base, fast hashing, no HTTPS."""
+
+from finsys.settings.base import *  # noqa: F403
+from finsys.settings.base import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests never talk to a broker unless a test starts a real worker itself.
+CELERY_TASK_ALWAYS_EAGER = not env.bool("FINSYS_TEST_REAL_CELERY", default=False)
+LANGUAGE_CODE = "en"
