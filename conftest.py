@@ -10,23 +10,34 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from apps.accounts.models import Account
 from apps.accounts.services import account_open
-from apps.api.services import api_client_create, known_scopes
+from apps.api.services import api_client_create
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
-from apps.customers.models import Customer
 from apps.customers.identity import china_resident_id_for
+from apps.customers.models import Customer
 from apps.customers.services import customer_create, customer_decide_kyc
 from apps.transactions.services import deposit_create
 
 ALL_SCOPES = sorted(
-    "customers:read customers:write kyc:write pii:read accounts:read accounts:write "
-    "cash:write payments:write approvals:write reports:read".split()
+    [
+        "customers:read",
+        "customers:write",
+        "kyc:write",
+        "pii:read",
+        "accounts:read",
+        "accounts:write",
+        "cash:write",
+        "payments:write",
+        "approvals:write",
+        "reports:read",
+    ]
 )
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     from django.conf import settings
 
@@ -97,12 +108,20 @@ def make_customer(db: Any) -> Callable[..., Customer]:
         if kind == "individual":
             birth = dt.date(1980, 1, 1) + dt.timedelta(days=n)
             customer = customer_create(
-                actor=SYSTEM_ACTOR, kind=kind, full_name=name or f"Customer {n}", country="CN",
-                national_id=china_resident_id_for(birth, n), date_of_birth=birth, email=f"c{n}@example.com",
+                actor=SYSTEM_ACTOR,
+                kind=kind,
+                full_name=name or f"Customer {n}",
+                country="CN",
+                national_id=china_resident_id_for(birth, n),
+                date_of_birth=birth,
+                email=f"c{n}@example.com",
             )
         else:
             customer = customer_create(
-                actor=SYSTEM_ACTOR, kind=kind, full_name=name or f"Company {n}", country="SG",
+                actor=SYSTEM_ACTOR,
+                kind=kind,
+                full_name=name or f"Company {n}",
+                country="SG",
                 national_id=f"UEN{n:06d}X",
             )
         if verified:

@@ -32,7 +32,9 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def handler500(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return problem_json_response(500, "internal_error", "Internal error", "Something went wrong on our side; it has been logged.")
+        return problem_json_response(
+            500, "internal_error", "Internal error", "Something went wrong on our side; it has been logged."
+        )
     return defaults.server_error(request)
 
 

@@ -53,7 +53,9 @@ class GlCode(models.TextChoices):
 
 class Account(PublicIdModel, TimestampedModel):
     number = models.CharField(max_length=34, unique=True)
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="accounts")
     currency = CurrencyField()
     status = models.CharField(max_length=8, choices=AccountStatus.choices, default=AccountStatus.PENDING, db_index=True)
@@ -72,13 +74,17 @@ class Account(PublicIdModel, TimestampedModel):
         verbose_name = _("account")
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["gl_code", "currency"], condition=Q(is_internal=True), name="account_one_gl_per_currency"),
+            models.UniqueConstraint(
+                fields=["gl_code", "currency"], condition=Q(is_internal=True), name="account_one_gl_per_currency"
+            ),
             # A customer account never goes below its overdraft limit, whatever the code does.
             models.CheckConstraint(
                 condition=Q(is_internal=True) | Q(available__gte=-F("overdraft_limit")),
                 name="account_available_within_overdraft",
             ),
-            models.CheckConstraint(condition=Q(is_internal=True) | Q(customer__isnull=False), name="account_customer_required"),
+            models.CheckConstraint(
+                condition=Q(is_internal=True) | Q(customer__isnull=False), name="account_customer_required"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,9 +6,9 @@ import uuid
 
 from django.db.models import QuerySet
 
+from apps.accounts.models import Account, Hold
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
-from apps.accounts.models import Account, Hold
 
 
 def accounts_visible_to(actor: Actor) -> QuerySet[Account]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_97_10
 
+from apps.accounts.models import Account, AccountStatus, Hold, HoldStatus, Product, ProductKind
 from apps.audit.services import audit_record
 from apps.common.errors import (
     AccountNotActive,
@@ -28,7 +29,6 @@ from apps.common.locking import lock_by_pk
 from apps.common.money import SUPPORTED_CURRENCIES, Money, format_amount
 from apps.common.principals import Actor
 from apps.customers.models import Customer, KycStatus
-from apps.accounts.models import Account, AccountStatus, Hold, HoldStatus, Product, ProductKind
 
 ACCOUNT_NUMBER_PREFIX = "62"
 
@@ -53,7 +53,9 @@ def _product_for(currency: str, product_code: str | None) -> Product:
     if product is None or product.kind == ProductKind.INTERNAL:
         raise ValidationFailed({"product": [_("No such product.")]})
     if product.currency != currency:
-        raise ValidationFailed({"product": [_("This product is held in %(currency)s.") % {"currency": product.currency}]})
+        raise ValidationFailed(
+            {"product": [_("This product is held in %(currency)s.") % {"currency": product.currency}]}
+        )
     return product
 
 
@@ -77,7 +79,9 @@ def account_open(*, actor: Actor, customer: Customer, currency: str, product_cod
                     overdraft_limit=product.overdraft_limit,
                     opened_at=now,
                 )
-                audit_record(actor=actor.label, action="account.open", object_type="account", object_id=str(account.public_id))
+                audit_record(
+                    actor=actor.label, action="account.open", object_type="account", object_id=str(account.public_id)
+                )
             return account
         except IntegrityError:  # an account number collision: draw another
             continue
@@ -98,7 +102,13 @@ def account_freeze(*, actor: Actor, account: Account, reason: str = "") -> Accou
         locked.status_reason = reason
         locked.frozen_by_bank = actor.is_bank
         locked.save(update_fields=["status", "status_reason", "frozen_by_bank", "updated_at"])
-        audit_record(actor=actor.label, action="account.freeze", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+        audit_record(
+            actor=actor.label,
+            action="account.freeze",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"reason": reason},
+        )
     return locked
 
 
@@ -118,7 +128,13 @@ def account_unfreeze(*, actor: Actor, account: Account, reason: str = "") -> Acc
         locked.status_reason = reason
         locked.frozen_by_bank = False
         locked.save(update_fields=["status", "status_reason", "frozen_by_bank", "updated_at"])
-        audit_record(actor=actor.label, action="account.unfreeze", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+        audit_record(
+            actor=actor.label,
+            action="account.unfreeze",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"reason": reason},
+        )
     return locked
 
 
@@ -133,11 +149,18 @@ def account_close(*, actor: Actor, account: Account, reason: str = "") -> Accoun
         locked.status_reason = reason
         locked.closed_at = timezone.now()
         locked.save(update_fields=["status", "status_reason", "closed_at", "updated_at"])
-        audit_record(actor=actor.label, action="account.close", object_type="account", object_id=str(locked.public_id), detail={"reason": reason})
+        audit_record(
+            actor=actor.label,
+            action="account.close",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"reason": reason},
+        )
     return locked
 
 
 # --- used by the ledger (apps.transactions) ------------------------------------------------
+
 
 def accounts_lock(pks: Iterable[int]) -> dict[int, Account]:
     """Lock these accounts FOR UPDATE in ascending id order; the caller holds a transaction."""
@@ -176,7 +199,11 @@ def account_require_funds(account: Account, amount: Decimal) -> None:
     if not account.is_internal and account.available - amount < -account.overdraft_limit:
         raise InsufficientFunds(
             _("Available %(available)s %(currency)s is less than %(amount)s.")
-            % {"available": format_amount(account.available, account.currency), "amount": format_amount(amount, account.currency), "currency": account.currency},
+            % {
+                "available": format_amount(account.available, account.currency),
+                "amount": format_amount(amount, account.currency),
+                "currency": account.currency,
+            },
             extra={"account": str(account.public_id)},
         )
 
@@ -187,7 +214,10 @@ def gl_account(code: str, currency: str) -> Account:
 
 # --- holds ---------------------------------------------------------------------------------
 
-def hold_create(*, actor: Actor, account: Account, amount: Money, reference: str = "", expires_at: dt.datetime | None = None) -> Hold:
+
+def hold_create(
+    *, actor: Actor, account: Account, amount: Money, reference: str = "", expires_at: dt.datetime | None = None
+) -> Hold:
     """Reserve funds: `available` drops now, `balance` only when the hold is captured."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed({"expires_at": [_("The expiry must be in the future.")]})
@@ -197,8 +227,12 @@ def hold_create(*, actor: Actor, account: Account, amount: Money, reference: str
         account_require_currency(locked, amount.currency)
         account_require_funds(locked, amount.amount)
         hold = Hold.objects.create(
-            account=locked, amount=amount.amount, currency=amount.currency, reference=reference,
-            expires_at=expires_at, created_by=actor.label,
+            account=locked,
+            amount=amount.amount,
+            currency=amount.currency,
+            reference=reference,
+            expires_at=expires_at,
+            created_by=actor.label,
         )
         locked.available -= amount.amount
         accounts_store_balances([locked])
@@ -243,14 +277,18 @@ def holds_release_expired(*, now: dt.datetime | None = None, batch_size: int = 5
     while True:
         with transaction.atomic():
             candidates = list(
-                Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list("pk", "account_id")[:batch_size]
+                Hold.objects.filter(status=HoldStatus.ACTIVE, expires_at__lte=now).values_list("pk", "account_id")[
+                    :batch_size
+                ]
             )
             if not candidates:
                 return released
             accounts = accounts_lock(account_id for _pk, account_id in candidates)
-            holds = Hold.objects.select_for_update().filter(
-                pk__in=[pk for pk, _a in candidates], status=HoldStatus.ACTIVE
-            ).order_by("pk")
+            holds = (
+                Hold.objects.select_for_update()
+                .filter(pk__in=[pk for pk, _a in candidates], status=HoldStatus.ACTIVE)
+                .order_by("pk")
+            )
             touched: dict[int, Account] = {}
             for hold in holds:
                 account = accounts[hold.account_id]
@@ -268,5 +306,3 @@ def account_balance_delta(account: Account, amount: Decimal) -> None:
     """Apply a signed posting amount to a locked account's cached balances (no write)."""
     account.balance += amount
     account.available += amount
-
-

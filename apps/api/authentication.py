@@ -43,9 +43,13 @@ class BearerTokenAuthentication(BaseAuthentication):
             AccessToken.objects.select_related("application__api_client")
             .filter(token_checksum=checksum)
             .only(
-                "expires", "scope", "application__client_id",
-                "application__api_client__id", "application__api_client__customer_id",
-                "application__api_client__is_active", "application__api_client__scopes",
+                "expires",
+                "scope",
+                "application__client_id",
+                "application__api_client__id",
+                "application__api_client__customer_id",
+                "application__api_client__is_active",
+                "application__api_client__scopes",
             )
             .first()
         )
@@ -60,7 +64,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             channel=Channel.API if client.customer_id else Channel.SYSTEM,
             customer_id=client.customer_id,
         )
-        return ApiPrincipal(client_pk=client.pk, client_id=access.application.client_id, scopes=granted, actor=actor), access
+        return ApiPrincipal(
+            client_pk=client.pk, client_id=access.application.client_id, scopes=granted, actor=actor
+        ), access
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="finsys"'

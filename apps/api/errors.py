@@ -27,7 +27,13 @@ _DRF_CODES: list[tuple[type[Exception], int, ErrorCode, str]] = [
 
 
 def problem_body(*, status: int, code: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": f"urn:finsys:problem:{code}", "title": title, "status": status, "detail": detail, "code": code}
+    body: dict[str, Any] = {
+        "type": f"urn:finsys:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     body.update(extra)
     return body
 
@@ -36,7 +42,9 @@ def domain_problem(error: DomainError) -> tuple[int, dict[str, Any]]:
     extra: dict[str, Any] = dict(error.extra)
     if isinstance(error, ValidationFailed):
         extra["errors"] = {field: [str(m) for m in messages] for field, messages in error.errors.items()}
-    body = problem_body(status=error.status, code=error.code, title=str(error.title), detail=str(error.message), **extra)
+    body = problem_body(
+        status=error.status, code=error.code, title=str(error.title), detail=str(error.message), **extra
+    )
     return error.status, body
 
 
@@ -46,7 +54,11 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 
 def problem_json_response(status: int, code: str, title: str, detail: str) -> JsonResponse:
     """For code outside DRF (middleware, 404/500 handlers of the API)."""
-    return JsonResponse(problem_body(status=status, code=code, title=title, detail=detail), status=status, content_type=PROBLEM_CONTENT_TYPE)
+    return JsonResponse(
+        problem_body(status=status, code=code, title=title, detail=detail),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -81,8 +93,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, drf.ValidationError):
         errors = _flatten(exc.detail)
         body = problem_body(
-            status=400, code=ErrorCode.VALIDATION_ERROR, title="The request is not valid",
-            detail="; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()), errors=errors,
+            status=400,
+            code=ErrorCode.VALIDATION_ERROR,
+            title="The request is not valid",
+            detail="; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()),
+            errors=errors,
         )
         return problem_response(400, body)
     if isinstance(exc, Http404):
@@ -94,8 +109,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             headers: dict[str, str] = {}
             if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
                 headers["WWW-Authenticate"] = 'Bearer realm="finsys"'
-            if isinstance(exc, drf.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(int(exc.wait))
+            wait = getattr(exc, "wait", None)
+            if isinstance(exc, drf.Throttled) and wait is not None:
+                headers["Retry-After"] = str(int(wait))
             detail = exc.detail if isinstance(exc, drf.APIException) else title
-            return problem_response(status, problem_body(status=status, code=code, title=title, detail=str(detail)), headers)
+            return problem_response(
+                status, problem_body(status=status, code=code, title=title, detail=str(detail)), headers
+            )
     return None  # anything else is a bug: Django's 500 handler (see finsys.urls) answers

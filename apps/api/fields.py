@@ -24,7 +24,9 @@ class AmountTextField(serializers.Field):  # type: ignore[type-arg]
 
 
 class CurrencyCodeField(serializers.CharField):
-    default_error_messages = {"unsupported": "Unsupported currency; use one of: " + ", ".join(SUPPORTED_CURRENCIES) + "."}
+    default_error_messages = {
+        "unsupported": "Unsupported currency; use one of: " + ", ".join(SUPPORTED_CURRENCIES) + "."
+    }
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -45,9 +47,3 @@ class MoneyInput(serializers.Serializer):  # type: ignore[type-arg]
         except MoneyError as exc:
             raise serializers.ValidationError({"amount": [str(exc)]}) from exc
         return attrs
-
-
-def no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise serializers.ValidationError("Text may not contain the NUL character.")
-    return value

@@ -24,7 +24,7 @@ class IdempotencyKeyRequired(DomainError):
 
 
 def idempotency_key(request: Request) -> str:
-    """The request's key, checked: 1–255 printable ASCII characters."""
+    """The request's key, checked: 1 to 255 printable ASCII characters."""
     key = request.META.get("HTTP_IDEMPOTENCY_KEY")
     if key is None:
         raise IdempotencyKeyRequired()

@@ -28,11 +28,22 @@ class ApiRequestGuardMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_json_response(400, ErrorCode.VALIDATION_ERROR, "Bad Content-Length", "Content-Length is not a number.")
+            return problem_json_response(
+                400, ErrorCode.VALIDATION_ERROR, "Bad Content-Length", "Content-Length is not a number."
+            )
         if length > limit:
             return self._too_large()
-        if "\x00" in request.path or "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", ""):
-            return problem_json_response(400, ErrorCode.VALIDATION_ERROR, "The request is not valid", "The URL may not contain the NUL character.")
+        if (
+            "\x00" in request.path
+            or "\x00" in request.META.get("QUERY_STRING", "")
+            or "%00" in request.META.get("QUERY_STRING", "")
+        ):
+            return problem_json_response(
+                400,
+                ErrorCode.VALIDATION_ERROR,
+                "The request is not valid",
+                "The URL may not contain the NUL character.",
+            )
         if request.method in ("POST", "PUT", "PATCH"):
             try:
                 request.body  # noqa: B018 - reads at most the limit (chunked bodies too)
@@ -42,4 +53,6 @@ class ApiRequestGuardMiddleware:
 
     @staticmethod
     def _too_large() -> HttpResponse:
-        return problem_json_response(413, ErrorCode.PAYLOAD_TOO_LARGE, "Payload too large", "The request body is larger than 1 MiB.")
+        return problem_json_response(
+            413, ErrorCode.PAYLOAD_TOO_LARGE, "Payload too large", "The request body is larger than 1 MiB."
+        )

@@ -7,10 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ApiClient(models.Model):
-    application = models.OneToOneField("oauth2_provider.Application", on_delete=models.CASCADE, related_name="api_client")
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="api_client"
+    )
     name = models.CharField(max_length=100)
     scopes = models.TextField(help_text=_("Space-separated scopes this client may ask for."))
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="api_clients")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="api_clients"
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -33,6 +33,11 @@ class AmountTextFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = build_basic_type(OpenApiTypes.STR) or {}
-        schema.update({"pattern": r"^[0-9]{1,15}(\.[0-9]+)?$", "example": "1250.50",
-                       "description": "Decimal string; at most as many decimals as the currency has"})
+        schema.update(
+            {
+                "pattern": r"^[0-9]{1,15}(\.[0-9]+)?$",
+                "example": "1250.50",
+                "description": "Decimal string; at most as many decimals as the currency has",
+            }
+        )
         return schema

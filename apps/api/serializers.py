@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.accounts.models import Account, Hold
-from apps.api.fields import AmountTextField, MoneyInput, no_nul
+from apps.api.fields import AmountTextField, MoneyInput
 from apps.common.money import format_amount
 from apps.compliance.models import Approval
 from apps.compliance.selectors import approval_effective_status
@@ -28,20 +28,21 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 # --- customers -----------------------------------------------------------------------------
 
+
 class CustomerCreateIn(serializers.Serializer):  # type: ignore[type-arg]
     kind = serializers.ChoiceField(choices=["individual", "corporate"])
-    full_name = serializers.CharField(max_length=200, validators=[no_nul])
-    national_id = serializers.CharField(max_length=64, validators=[no_nul])
+    full_name = serializers.CharField(max_length=200)
+    national_id = serializers.CharField(max_length=64)
     date_of_birth = serializers.DateField(required=False, allow_null=True, input_formats=["%Y-%m-%d"])
-    email = serializers.CharField(max_length=254, required=False, allow_blank=True, validators=[no_nul])
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, validators=[no_nul])
-    address = serializers.CharField(max_length=500, required=False, allow_blank=True, validators=[no_nul])
-    country = serializers.CharField(max_length=2, min_length=2, validators=[no_nul])
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, min_length=2)
 
 
 class KycDecisionIn(serializers.Serializer):  # type: ignore[type-arg]
     decision = serializers.ChoiceField(choices=["verified", "rejected"])
-    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="", validators=[no_nul])
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 def customer_out(customer: Customer, *, unmasked: bool) -> dict[str, Any]:
@@ -85,14 +86,15 @@ class CustomerOut(serializers.Serializer):  # type: ignore[type-arg]
 
 # --- accounts ------------------------------------------------------------------------------
 
+
 class AccountOpenIn(serializers.Serializer):  # type: ignore[type-arg]
     customer = serializers.UUIDField()
-    currency = serializers.CharField(max_length=3, validators=[no_nul])
-    product = serializers.CharField(max_length=40, required=False, allow_blank=True, validators=[no_nul])
+    currency = serializers.CharField(max_length=3)
+    product = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
 class ReasonIn(serializers.Serializer):  # type: ignore[type-arg]
-    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="", validators=[no_nul])
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
 class AccountOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -105,7 +107,20 @@ class AccountOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = Account
-        fields = ["id", "number", "customer", "currency", "product", "status", "balance", "available", "overdraft_limit", "opened_at", "closed_at", "created_at"]
+        fields = [
+            "id",
+            "number",
+            "customer",
+            "currency",
+            "product",
+            "status",
+            "balance",
+            "available",
+            "overdraft_limit",
+            "opened_at",
+            "closed_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_balance(self, account: Account) -> str:
@@ -127,15 +142,20 @@ class BalanceAtOut(serializers.Serializer):  # type: ignore[type-arg]
 
 # --- money movements -----------------------------------------------------------------------
 
+
 class CashIn(MoneyInput):
     account = serializers.UUIDField()
-    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="", validators=[no_nul])
+    reference = serializers.CharField(
+        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
+    )
 
 
 class TransferIn(MoneyInput):
     from_account = serializers.UUIDField()
     to_account = serializers.UUIDField()
-    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="", validators=[no_nul])
+    reference = serializers.CharField(
+        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
+    )
 
 
 def posting_out(posting: Posting) -> dict[str, Any]:
@@ -206,15 +226,20 @@ class HistoryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 # --- holds ---------------------------------------------------------------------------------
 
+
 class HoldCreateIn(MoneyInput):
     account = serializers.UUIDField()
-    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="", validators=[no_nul])
+    reference = serializers.CharField(
+        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class HoldCaptureIn(serializers.Serializer):  # type: ignore[type-arg]
     amount = AmountTextField(required=False)
-    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="", validators=[no_nul])
+    reference = serializers.CharField(
+        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
+    )
 
 
 class HoldOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -225,7 +250,18 @@ class HoldOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = Hold
-        fields = ["id", "account", "amount", "currency", "captured_amount", "status", "reference", "expires_at", "created_at", "closed_at"]
+        fields = [
+            "id",
+            "account",
+            "amount",
+            "currency",
+            "captured_amount",
+            "status",
+            "reference",
+            "expires_at",
+            "created_at",
+            "closed_at",
+        ]
         read_only_fields = fields
 
     def get_amount(self, hold: Hold) -> str:
@@ -237,6 +273,7 @@ class HoldOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 # --- approvals -----------------------------------------------------------------------------
 
+
 class ApprovalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     id = serializers.UUIDField(source="public_id")
     status = serializers.SerializerMethodField()
@@ -244,7 +281,19 @@ class ApprovalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = Approval
-        fields = ["id", "action", "status", "summary", "requested_by", "decided_by", "decision_reason", "created_at", "decided_at", "expires_at", "result"]
+        fields = [
+            "id",
+            "action",
+            "status",
+            "summary",
+            "requested_by",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+            "decided_at",
+            "expires_at",
+            "result",
+        ]
         read_only_fields = fields
 
     def get_status(self, approval: Approval) -> str:

@@ -29,7 +29,9 @@ def known_scopes() -> frozenset[str]:
     return frozenset(settings.OAUTH2_PROVIDER["SCOPES"])
 
 
-def api_client_create(*, name: str, scopes: list[str], customer: Customer | None = None, actor_label: str = "system:cli") -> IssuedClient:
+def api_client_create(
+    *, name: str, scopes: list[str], customer: Customer | None = None, actor_label: str = "system:cli"
+) -> IssuedClient:
     """A new confidential client for the client-credentials grant. The secret is shown once:
     only its hash is stored."""
     unknown = sorted(set(scopes) - known_scopes())
@@ -49,6 +51,14 @@ def api_client_create(*, name: str, scopes: list[str], customer: Customer | None
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         )
-        client = ApiClient.objects.create(application=application, name=name[:100], scopes=" ".join(sorted(set(scopes))), customer=customer)
-        audit_record(actor=actor_label, action="api_client.create", object_type="api_client", object_id=client_id, detail={"scopes": sorted(set(scopes))})
+        client = ApiClient.objects.create(
+            application=application, name=name[:100], scopes=" ".join(sorted(set(scopes))), customer=customer
+        )
+        audit_record(
+            actor=actor_label,
+            action="api_client.create",
+            object_type="api_client",
+            object_id=client_id,
+            detail={"scopes": sorted(set(scopes))},
+        )
     return IssuedClient(client=client, client_id=client_id, client_secret=client_secret)

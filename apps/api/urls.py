@@ -11,13 +11,19 @@ app_name = "api"
 urlpatterns = [
     path("oauth/token/", TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[], permission_classes=[]), name="docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[], permission_classes=[]),
+        name="docs",
+    ),
     path("customers/", customers.CustomerListView.as_view(), name="customers"),
     path("customers/<uuid:customer_id>/", customers.CustomerDetailView.as_view(), name="customer"),
     path("customers/<uuid:customer_id>/kyc/", customers.CustomerKycView.as_view(), name="customer-kyc"),
     path("accounts/", accounts.AccountListView.as_view(), name="accounts"),
     path("accounts/<uuid:account_id>/", accounts.AccountDetailView.as_view(), name="account"),
-    path("accounts/<uuid:account_id>/transactions/", accounts.AccountHistoryView.as_view(), name="account-transactions"),
+    path(
+        "accounts/<uuid:account_id>/transactions/", accounts.AccountHistoryView.as_view(), name="account-transactions"
+    ),
     path("accounts/<uuid:account_id>/balance/", accounts.AccountBalanceView.as_view(), name="account-balance"),
     path("accounts/<uuid:account_id>/freeze/", accounts.AccountFreezeView.as_view(), name="account-freeze"),
     path("accounts/<uuid:account_id>/unfreeze/", accounts.AccountUnfreezeView.as_view(), name="account-unfreeze"),
@@ -26,7 +32,11 @@ urlpatterns = [
     path("withdrawals/", money.WithdrawalView.as_view(), name="withdrawals"),
     path("transfers/", money.TransferView.as_view(), name="transfers"),
     path("transactions/<uuid:transaction_id>/", money.TransactionDetailView.as_view(), name="transaction"),
-    path("transactions/<uuid:transaction_id>/reverse/", money.TransactionReverseView.as_view(), name="transaction-reverse"),
+    path(
+        "transactions/<uuid:transaction_id>/reverse/",
+        money.TransactionReverseView.as_view(),
+        name="transaction-reverse",
+    ),
     path("holds/", holds.HoldListView.as_view(), name="holds"),
     path("holds/<uuid:hold_id>/", holds.HoldDetailView.as_view(), name="hold"),
     path("holds/<uuid:hold_id>/capture/", holds.HoldCaptureView.as_view(), name="hold-capture"),

@@ -7,7 +7,9 @@ from typing import Any
 from apps.audit.models import AuditEvent
 
 
-def audit_record(*, actor: str, action: str, object_type: str = "", object_id: str = "", detail: dict[str, Any] | None = None) -> AuditEvent:
+def audit_record(
+    *, actor: str, action: str, object_type: str = "", object_id: str = "", detail: dict[str, Any] | None = None
+) -> AuditEvent:
     """Append one audit event. Runs inside the caller's transaction, so it commits with the change."""
     return AuditEvent.objects.create(
         actor=actor, action=action, object_type=object_type, object_id=object_id, detail=detail or {}

@@ -48,7 +48,7 @@ def parse_amount(text: str, currency: str) -> Decimal:
     Refuses signs, exponents, spaces, separators, zero, and more decimals than the currency has.
     """
     if not isinstance(text, str) or not AMOUNT_PATTERN.fullmatch(text):
-        raise MoneyError("Enter an amount as a decimal string of digits, e.g. \"1250.50\".")
+        raise MoneyError('Enter an amount as a decimal string of digits, e.g. "1250.50".')
     exponent = currency_exponent(currency)
     _, _, fraction = text.partition(".")
     if len(fraction) > exponent:

@@ -19,8 +19,12 @@ class Approval(PublicIdModel, TimestampedModel):
     action = models.CharField(max_length=60)
     payload = models.JSONField(default=dict)
     summary = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=8, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING, db_index=True)
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="approvals")
+    status = models.CharField(
+        max_length=8, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING, db_index=True
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="approvals"
+    )
     requested_by = models.CharField(max_length=150)
     requested_channel = models.CharField(max_length=10)
     requested_for_customer_id = models.BigIntegerField(null=True, blank=True)

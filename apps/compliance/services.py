@@ -21,7 +21,13 @@ from apps.customers.models import Customer
 
 
 def approval_request(
-    *, actor: Actor, action: str, payload: dict[str, Any], customer: Customer | None, summary: str = "", reason: str = ""
+    *,
+    actor: Actor,
+    action: str,
+    payload: dict[str, Any],
+    customer: Customer | None,
+    summary: str = "",
+    reason: str = "",
 ) -> Approval:
     if action not in ACTIONS:
         raise ValueError(f"unknown approval action {action!r}")
@@ -37,7 +43,13 @@ def approval_request(
             request_reason=reason[:255],
             expires_at=timezone.now() + timedelta(hours=settings.FINSYS_APPROVAL_TTL_HOURS),
         )
-        audit_record(actor=actor.label, action="approval.request", object_type="approval", object_id=str(approval.public_id), detail={"action": action})
+        audit_record(
+            actor=actor.label,
+            action="approval.request",
+            object_type="approval",
+            object_id=str(approval.public_id),
+            detail={"action": action},
+        )
     return approval
 
 
@@ -68,7 +80,9 @@ def approval_approve(*, actor: Actor, approval: Approval, reason: str = "") -> A
     with transaction.atomic():
         locked = _lock_pending(approval, actor)
         requester = Actor(
-            label=locked.requested_by, channel=Channel(locked.requested_channel), customer_id=locked.requested_for_customer_id
+            label=locked.requested_by,
+            channel=Channel(locked.requested_channel),
+            customer_id=locked.requested_for_customer_id,
         )
         locked.result = ACTIONS[locked.action](requester, locked.payload)
         locked.status = ApprovalStatus.APPROVED
@@ -76,7 +90,13 @@ def approval_approve(*, actor: Actor, approval: Approval, reason: str = "") -> A
         locked.decision_reason = reason[:255]
         locked.decided_at = timezone.now()
         locked.save(update_fields=["result", "status", "decided_by", "decision_reason", "decided_at", "updated_at"])
-        audit_record(actor=actor.label, action="approval.approve", object_type="approval", object_id=str(locked.public_id), detail={"action": locked.action})
+        audit_record(
+            actor=actor.label,
+            action="approval.approve",
+            object_type="approval",
+            object_id=str(locked.public_id),
+            detail={"action": locked.action},
+        )
     return locked
 
 
@@ -88,7 +108,13 @@ def approval_reject(*, actor: Actor, approval: Approval, reason: str = "") -> Ap
         locked.decision_reason = reason[:255]
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decided_by", "decision_reason", "decided_at", "updated_at"])
-        audit_record(actor=actor.label, action="approval.reject", object_type="approval", object_id=str(locked.public_id), detail={"action": locked.action})
+        audit_record(
+            actor=actor.label,
+            action="approval.reject",
+            object_type="approval",
+            object_id=str(locked.public_id),
+            detail={"action": locked.action},
+        )
     return locked
 
 

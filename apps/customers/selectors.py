@@ -8,8 +8,8 @@ from django.db.models import Q, QuerySet
 
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
+from apps.customers.identity import national_id_digest
 from apps.customers.models import Customer
-from apps.customers.services import national_id_digest
 
 
 def customers_visible_to(actor: Actor) -> QuerySet[Customer]:

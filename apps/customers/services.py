@@ -14,18 +14,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_record
-from apps.common.crypto import blind_index
 from apps.common.errors import ValidationFailed
 from apps.common.principals import Actor
-from apps.customers.identity import IdentityError, birth_date_from_national_id, validate_national_id
+from apps.customers.identity import (
+    IdentityError,
+    birth_date_from_national_id,
+    national_id_digest,
+    validate_national_id,
+)
 from apps.customers.models import Customer, CustomerKind, KycStatus
 
-NATIONAL_ID_PURPOSE = "customer.national_id"
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
-
-
-def national_id_digest(number: str) -> str:
-    return blind_index(number, NATIONAL_ID_PURPOSE)
 
 
 def _check_country(code: str, errors: dict[str, list[Any]]) -> str:
@@ -97,7 +96,9 @@ def customer_create(
             date_of_birth=date_of_birth.isoformat() if date_of_birth else "",
             created_by=actor.label,
         )
-        audit_record(actor=actor.label, action="customer.create", object_type="customer", object_id=str(customer.public_id))
+        audit_record(
+            actor=actor.label, action="customer.create", object_type="customer", object_id=str(customer.public_id)
+        )
     return customer
 
 
@@ -124,4 +125,6 @@ def customer_decide_kyc(*, actor: Actor, customer: Customer, decision: str, note
 
 def customer_record_pii_view(*, actor: Actor, customer: Customer) -> None:
     """Every unmasked view of personal data leaves an audit event."""
-    audit_record(actor=actor.label, action="customer.pii_view", object_type="customer", object_id=str(customer.public_id))
+    audit_record(
+        actor=actor.label, action="customer.pii_view", object_type="customer", object_id=str(customer.public_id)
+    )

@@ -24,7 +24,13 @@ class LedgerReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.unbalanced_entries or self.short_entries or self.fractional_postings or self.balance_mismatches or self.available_mismatches)
+        return not (
+            self.unbalanced_entries
+            or self.short_entries
+            or self.fractional_postings
+            or self.balance_mismatches
+            or self.available_mismatches
+        )
 
 
 def ledger_check() -> LedgerReport:
@@ -32,8 +38,9 @@ def ledger_check() -> LedgerReport:
     report.entries = JournalEntry.objects.count()
     for row in Posting.objects.values("entry__public_id", "currency").annotate(total=Sum("amount")).exclude(total=0):
         report.unbalanced_entries.append(f"{row['entry__public_id']} {row['currency']} off by {row['total']}")
-    for row in JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values("public_id", "n"):
-        report.short_entries.append(f"{row['public_id']} has {row['n']} posting(s)")
+    short = JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("public_id", "n")
+    for public_id, count in short:
+        report.short_entries.append(f"{public_id} has {count} posting(s)")
     for currency, exponent in CURRENCY_EXPONENTS.items():
         unit = Decimal(1).scaleb(-exponent)
         for posting in Posting.objects.filter(currency=currency).only("public_id", "amount").iterator(chunk_size=5000):
@@ -41,7 +48,10 @@ def ledger_check() -> LedgerReport:
                 report.fractional_postings.append(f"{posting.public_id} {posting.amount} {currency}")
     sums = dict(Posting.objects.values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total"))
     held = dict(
-        Hold.objects.filter(status=HoldStatus.ACTIVE).values("account_id").annotate(total=Sum("amount")).values_list("account_id", "total")
+        Hold.objects.filter(status=HoldStatus.ACTIVE)
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("account_id", "total")
     )
     for account in Account.objects.only("number", "balance", "available").iterator(chunk_size=5000):
         report.accounts += 1
@@ -50,5 +60,7 @@ def ledger_check() -> LedgerReport:
             report.balance_mismatches.append(f"{account.number}: cached {account.balance}, postings {expected}")
         expected_available = expected - (held.get(account.pk) or Decimal(0))
         if account.available != expected_available:
-            report.available_mismatches.append(f"{account.number}: cached available {account.available}, expected {expected_available}")
+            report.available_mismatches.append(
+                f"{account.number}: cached available {account.available}, expected {expected_available}"
+            )
     return report

@@ -31,9 +31,7 @@ class JournalEntry(AppendOnlyModel, PublicIdModel):
     reference = models.CharField(max_length=140, blank=True)
     channel = models.CharField(max_length=10)
     created_by = models.CharField(max_length=150)
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
-    )
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

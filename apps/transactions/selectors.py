@@ -20,7 +20,9 @@ def transaction_get(*, actor: Actor, public_id: uuid.UUID | str) -> JournalEntry
     postings = Posting.objects.select_related("account").order_by("id")
     if actor.customer_id is not None:
         postings = postings.filter(account__customer_id=actor.customer_id)
-    qs = JournalEntry.objects.select_related("reversal").prefetch_related(Prefetch("postings", queryset=postings, to_attr="visible_postings"))
+    qs = JournalEntry.objects.select_related("reversal").prefetch_related(
+        Prefetch("postings", queryset=postings, to_attr="visible_postings")
+    )
     if actor.customer_id is not None:
         qs = qs.filter(postings__account__customer_id=actor.customer_id).distinct()
     try:

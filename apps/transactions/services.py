@@ -145,7 +145,15 @@ def deposit_create(
         account_require_active(target)
         vault = _vault(by_gl, money.currency)
         legs = [Leg(vault.pk, -money.amount), Leg(target.pk, money.amount)]
-        return _post(actor=actor, kind=EntryKind.DEPOSIT, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+        return _post(
+            actor=actor,
+            kind=EntryKind.DEPOSIT,
+            money=money,
+            reference=reference,
+            legs=legs,
+            accounts=locked,
+            booked_at=booked_at,
+        )
 
 
 def withdrawal_create(
@@ -161,7 +169,15 @@ def withdrawal_create(
         account_require_funds(source, money.amount)
         vault = _vault(by_gl, money.currency)
         legs = [Leg(source.pk, -money.amount), Leg(vault.pk, money.amount)]
-        return _post(actor=actor, kind=EntryKind.WITHDRAWAL, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+        return _post(
+            actor=actor,
+            kind=EntryKind.WITHDRAWAL,
+            money=money,
+            reference=reference,
+            legs=legs,
+            accounts=locked,
+            booked_at=booked_at,
+        )
 
 
 def transfer_create(
@@ -193,7 +209,15 @@ def transfer_create(
         account_require_active(target)
         account_require_funds(source, money.amount)
         legs = [Leg(source.pk, -money.amount), Leg(target.pk, money.amount)]
-        return _post(actor=actor, kind=EntryKind.TRANSFER, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at)
+        return _post(
+            actor=actor,
+            kind=EntryKind.TRANSFER,
+            money=money,
+            reference=reference,
+            legs=legs,
+            accounts=locked,
+            booked_at=booked_at,
+        )
 
 
 def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") -> JournalEntry:
@@ -217,15 +241,25 @@ def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") 
                     account_require_funds(account, -leg.amount)
         money = Money(entry.amount, entry.currency)
         reference = (reason or f"Reversal of {entry.public_id}")[:140]
-        return _post(actor=actor, kind=EntryKind.REVERSAL, money=money, reference=reference, legs=legs, accounts=locked, reverses=entry)
+        return _post(
+            actor=actor,
+            kind=EntryKind.REVERSAL,
+            money=money,
+            reference=reference,
+            legs=legs,
+            accounts=locked,
+            reverses=entry,
+        )
 
 
-def hold_capture(
-    *, actor: Actor, hold: Hold, amount: Decimal | None = None, reference: str = ""
-) -> JournalEntry:
+def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | None = None, reference: str = "") -> JournalEntry:
     """Take all or part of a hold: debit the account, credit clearing, release the rest."""
     with transaction.atomic():
-        clearing = Account.objects.filter(is_internal=True, gl_code=GlCode.CLEARING, currency=hold.currency).values_list("pk", flat=True).first()
+        clearing = (
+            Account.objects.filter(is_internal=True, gl_code=GlCode.CLEARING, currency=hold.currency)
+            .values_list("pk", flat=True)
+            .first()
+        )
         if clearing is None:
             raise ValidationFailed({"currency": [_("No clearing account in this currency.")]})
         locked = accounts_lock([hold.account_id, clearing])
@@ -239,8 +273,12 @@ def hold_capture(
         _check_amount(money)
         legs = [Leg(account.pk, -captured), Leg(clearing, captured)]
         entry = _post(
-            actor=actor, kind=EntryKind.HOLD_CAPTURE, money=money, reference=reference or current.reference,
-            legs=legs, accounts=locked,
+            actor=actor,
+            kind=EntryKind.HOLD_CAPTURE,
+            money=money,
+            reference=reference or current.reference,
+            legs=legs,
+            accounts=locked,
         )
         hold_settle(hold=current, account=account, captured=captured, status=HoldStatus.CAPTURED)
         accounts_store_balances([account])

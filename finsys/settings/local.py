@@ -1,3 +1,3 @@
 """Development: everything works on one laptop with no configuration."""
 
-from finsys.settings.base import *  # noqa: F403
+from finsys.settings.base import *

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from finsys.settings.base import *  # noqa: F403
+from finsys.settings.base import *
 from finsys.settings.base import BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, SECRET_KEY, env
 
 _required = {
@@ -13,9 +13,7 @@ _required = {
 }
 _missing = sorted(name for name, value in _required.items() if not value)
 if _missing:
-    raise ImproperlyConfigured(
-        "FINSYS_ENV=production refuses to start without: " + ", ".join(_missing)
-    )
+    raise ImproperlyConfigured("FINSYS_ENV=production refuses to start without: " + ", ".join(_missing))
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters in production")
 

@@ -1,6 +1,6 @@
 """Tests: the same database and Redis choice as base, fast hashing, no HTTPS."""
 
-from finsys.settings.base import *  # noqa: F403
+from finsys.settings.base import *
 from finsys.settings.base import env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from uuid import UUID
 
-from django.utils.dateparse import parse_datetime
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +15,7 @@ from apps.accounts.selectors import account_get, account_list
 from apps.accounts.services import account_close, account_freeze, account_open
 from apps.api.idempotent import respond_optionally_idempotent
 from apps.api.pagination import Cursor
-from apps.api.serializers import iso, AccountOpenIn, AccountOut, BalanceAtOut, HistoryOut, PendingApprovalOut, ReasonIn
+from apps.api.serializers import AccountOpenIn, AccountOut, BalanceAtOut, HistoryOut, PendingApprovalOut, ReasonIn, iso
 from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView
 from apps.common.errors import ValidationFailed
 from apps.common.idempotency import Outcome
@@ -35,12 +35,16 @@ class AccountListView(ApiView):
         def action() -> Outcome:
             actor = self.actor(request)
             customer = customer_get(actor=actor, public_id=data["customer"])
-            account = account_open(actor=actor, customer=customer, currency=data["currency"], product_code=data.get("product") or None)
+            account = account_open(
+                actor=actor, customer=customer, currency=data["currency"], product_code=data.get("product") or None
+            )
             return 201, AccountOut(account).data
 
         return respond_optionally_idempotent(request, action)
 
-    @extend_schema(parameters=[OpenApiParameter("customer", UUID)], responses={200: AccountOut(many=True), **ERRORS_READ})
+    @extend_schema(
+        parameters=[OpenApiParameter("customer", UUID)], responses={200: AccountOut(many=True), **ERRORS_READ}
+    )
     def get(self, request: Request) -> Response:
         customer_param = request.query_params.get("customer")
         customer_public_id = None
@@ -77,7 +81,10 @@ class AccountHistoryView(ApiView):
 class AccountBalanceView(ApiView):
     required_scopes = {"GET": ["accounts:read"]}
 
-    @extend_schema(parameters=[OpenApiParameter("at", str, description="ISO 8601 time; now when absent")], responses={200: BalanceAtOut, **ERRORS_READ})
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, description="ISO 8601 time; now when absent")],
+        responses={200: BalanceAtOut, **ERRORS_READ},
+    )
     def get(self, request: Request, account_id: UUID) -> Response:
         account = account_get(actor=self.actor(request), public_id=account_id)
         raw = request.query_params.get("at")
@@ -91,7 +98,14 @@ class AccountBalanceView(ApiView):
                 raise ValidationFailed({"at": ["Enter an ISO 8601 date and time, e.g. 2026-01-31T23:59:59Z."]})
             at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
         balance = account_balance_at(account=account, at=at)
-        return Response({"account": str(account.public_id), "at": iso(at), "balance": format_amount(balance, account.currency), "currency": account.currency})
+        return Response(
+            {
+                "account": str(account.public_id),
+                "at": iso(at),
+                "balance": format_amount(balance, account.currency),
+                "currency": account.currency,
+            }
+        )
 
 
 class AccountFreezeView(ApiView):
@@ -103,7 +117,9 @@ class AccountFreezeView(ApiView):
 
         def action() -> Outcome:
             actor = self.actor(request)
-            account = account_freeze(actor=actor, account=account_get(actor=actor, public_id=account_id), reason=data["reason"])
+            account = account_freeze(
+                actor=actor, account=account_get(actor=actor, public_id=account_id), reason=data["reason"]
+            )
             return 200, AccountOut(account).data
 
         return respond_optionally_idempotent(request, action)
@@ -134,7 +150,9 @@ class AccountCloseView(ApiView):
 
         def action() -> Outcome:
             actor = self.actor(request)
-            account = account_close(actor=actor, account=account_get(actor=actor, public_id=account_id), reason=data["reason"])
+            account = account_close(
+                actor=actor, account=account_get(actor=actor, public_id=account_id), reason=data["reason"]
+            )
             return 200, AccountOut(account).data
 
         return respond_optionally_idempotent(request, action)

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
@@ -40,4 +39,13 @@ class ApiView(APIView):
 
 _PROBLEM = OpenApiResponse(description="Problem details (application/problem+json)")
 ERRORS_READ = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM}
-ERRORS_WRITE = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 409: _PROBLEM, 413: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM}
+ERRORS_WRITE = {
+    400: _PROBLEM,
+    401: _PROBLEM,
+    403: _PROBLEM,
+    404: _PROBLEM,
+    409: _PROBLEM,
+    413: _PROBLEM,
+    415: _PROBLEM,
+    422: _PROBLEM,
+}

@@ -31,7 +31,13 @@ class HoldListView(ApiView):
 
         def action() -> Outcome:
             account = account_get(actor=actor, public_id=data["account"])
-            hold = hold_create(actor=actor, account=account, amount=data["money"], reference=data["reference"], expires_at=data.get("expires_at"))
+            hold = hold_create(
+                actor=actor,
+                account=account,
+                amount=data["money"],
+                reference=data["reference"],
+                expires_at=data.get("expires_at"),
+            )
             return 201, HoldOut(hold).data
 
         return respond_idempotently(request, key, action)
@@ -48,7 +54,9 @@ class HoldDetailView(ApiView):
 class HoldCaptureView(ApiView):
     required_scopes = {"POST": ["payments:write"]}
 
-    @extend_schema(request=HoldCaptureIn, parameters=[IDEMPOTENCY_PARAM], responses={201: TransactionOut, **ERRORS_WRITE})
+    @extend_schema(
+        request=HoldCaptureIn, parameters=[IDEMPOTENCY_PARAM], responses={201: TransactionOut, **ERRORS_WRITE}
+    )
     def post(self, request: Request, hold_id: UUID) -> Response:
         key = idempotency_key(request)
         data = self.valid(HoldCaptureIn, request)
@@ -80,5 +88,3 @@ class HoldReleaseView(ApiView):
             return 200, HoldOut(released).data
 
         return respond_optionally_idempotent(request, action)
-
-

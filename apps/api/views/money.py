@@ -38,7 +38,9 @@ class DepositView(ApiView):
         actor = self.actor(request)
 
         def action() -> Outcome:
-            entry = deposit_create(actor=actor, account=data["account"], money=data["money"], reference=data["reference"])
+            entry = deposit_create(
+                actor=actor, account=data["account"], money=data["money"], reference=data["reference"]
+            )
             return 201, _posted(entry, actor)
 
         return respond_idempotently(request, key, action)
@@ -54,7 +56,9 @@ class WithdrawalView(ApiView):
         actor = self.actor(request)
 
         def action() -> Outcome:
-            entry = withdrawal_create(actor=actor, account=data["account"], money=data["money"], reference=data["reference"])
+            entry = withdrawal_create(
+                actor=actor, account=data["account"], money=data["money"], reference=data["reference"]
+            )
             return 201, _posted(entry, actor)
 
         return respond_idempotently(request, key, action)
@@ -71,8 +75,11 @@ class TransferView(ApiView):
 
         def action() -> Outcome:
             entry = transfer_create(
-                actor=actor, from_account=data["from_account"], to_account=data["to_account"],
-                money=data["money"], reference=data["reference"],
+                actor=actor,
+                from_account=data["from_account"],
+                to_account=data["to_account"],
+                money=data["money"],
+                reference=data["reference"],
             )
             return 201, _posted(entry, actor)
 
@@ -103,5 +110,3 @@ class TransactionReverseView(ApiView):
             return 201, _posted(entry, actor)
 
         return respond_idempotently(request, key, action)
-
-

@@ -16,10 +16,15 @@ _NOT_YET = OpenApiResponse(description="External payments are not available yet"
 
 
 def _not_implemented() -> Response:
-    return problem_response(501, problem_body(
-        status=501, code=ErrorCode.NOT_IMPLEMENTED, title="Not implemented",
-        detail="External payments are not available yet; use transfers between accounts of the bank.",
-    ))
+    return problem_response(
+        501,
+        problem_body(
+            status=501,
+            code=ErrorCode.NOT_IMPLEMENTED,
+            title="Not implemented",
+            detail="External payments are not available yet; use transfers between accounts of the bank.",
+        ),
+    )
 
 
 class PaymentListView(ApiView):
