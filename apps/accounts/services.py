@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_97_10
@@ -168,14 +168,26 @@ def accounts_lock(pks: Iterable[int]) -> dict[int, Account]:
 
 
 def accounts_store_balances(accounts: list[Account]) -> None:
-    """Write the cached balances of locked accounts in one statement."""
+    """Write the cached balances of locked accounts: one statement on PostgreSQL."""
     now = timezone.now()
     for account in accounts:
         account.updated_at = now
-    if len(accounts) == 1:
-        accounts[0].save(update_fields=["balance", "available", "updated_at"])
-    else:
-        Account.objects.bulk_update(accounts, ["balance", "available", "updated_at"])
+    if connection.vendor == "postgresql" and len(accounts) > 1:
+        rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(accounts))
+        params: list[object] = []
+        for account in accounts:
+            params += [account.pk, account.balance, account.available]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE accounts_account AS a SET balance = v.balance, available = v.available, updated_at = %s "  # noqa: S608 - placeholders only
+                f"FROM (VALUES {rows}) AS v(id, balance, available) WHERE a.id = v.id",
+                [now, *params],
+            )
+        return
+    for account in accounts:
+        Account.objects.filter(pk=account.pk).update(
+            balance=account.balance, available=account.available, updated_at=now
+        )
 
 
 def account_require_active(account: Account) -> None:
