@@ -51,6 +51,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(autouse=True)
+def _chart_of_accounts(request: Any) -> None:
+    """Transactional tests flush every table, migration-made rows included: put them back."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker is not None and marker.kwargs.get("transaction")):
+        from apps.accounts.services import chart_of_accounts_ensure
+
+        request.getfixturevalue("transactional_db")
+        chart_of_accounts_ensure()
+
+
 class ApiCaller:
     """An OAuth2 client of the API that got its token from the real token endpoint."""
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_97_10
 
-from apps.accounts.models import Account, AccountStatus, Hold, HoldStatus, Product, ProductKind
+from apps.accounts.models import Account, AccountStatus, GlCode, Hold, HoldStatus, Product, ProductKind
 from apps.audit.services import audit_record
 from apps.common.errors import (
     AccountNotActive,
@@ -37,6 +37,50 @@ def account_number_generate() -> str:
     """16 digits whose integer value leaves remainder 1 modulo 97 (ISO 7064 MOD 97-10)."""
     body = ACCOUNT_NUMBER_PREFIX + "".join(secrets.choice("0123456789") for _ in range(12))
     return body + mod_97_10.calc_check_digits(body)
+
+
+CHART_CURRENCIES = ("CNY", "EUR", "GBP", "HKD", "JPY", "SGD", "USD")
+_PRODUCT_NAMES = {
+    ProductKind.CURRENT: "Current account",
+    ProductKind.SAVINGS: "Savings account",
+    ProductKind.INTERNAL: "General ledger",
+}
+
+
+def chart_of_accounts_ensure() -> int:
+    """Create the shipped products and the bank's GL accounts where missing (idempotent).
+
+    The same rows as migration accounts/0002; used after a database was emptied (tests that
+    flush tables, a restore into an empty schema). Returns how many rows it created.
+    """
+    created = 0
+    now = timezone.now()
+    serial = 0
+    with transaction.atomic():
+        for currency in CHART_CURRENCIES:
+            products: dict[str, Product] = {}
+            for kind in (ProductKind.CURRENT, ProductKind.SAVINGS, ProductKind.INTERNAL):
+                products[kind], made = Product.objects.get_or_create(
+                    code=f"{kind.upper()}-{currency}",
+                    defaults={"name": f"{_PRODUCT_NAMES[kind]} {currency}", "currency": currency, "kind": kind},
+                )
+                created += made
+            for code in GlCode.values:
+                serial += 1
+                body = "9900" + f"{serial:010d}"
+                _account, made = Account.objects.get_or_create(
+                    is_internal=True,
+                    gl_code=code,
+                    currency=currency,
+                    defaults={
+                        "number": body + mod_97_10.calc_check_digits(body),
+                        "product": products[ProductKind.INTERNAL],
+                        "status": AccountStatus.ACTIVE,
+                        "opened_at": now,
+                    },
+                )
+                created += made
+    return created
 
 
 def account_number_is_valid(number: str) -> bool:

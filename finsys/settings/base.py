@@ -199,6 +199,23 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "ALLOWED_GRANT_TYPES": ["client_credentials"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # RFC 9700 (OAuth 2.0 Security BCP) everywhere, though only client credentials is used.
+    **{
+        f"COMPLIANT_BCP_RFC9700_{part}": True
+        for part in [
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "PKCE_REQUIRED",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "REFRESH_TOKEN",
+            "REDIRECT_URI_SCHEME",
+            "REDIRECT_URI_MATCHING",
+        ]
+    },
 }
 
 # Business settings.

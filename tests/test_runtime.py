@@ -1,0 +1,285 @@
+"""The project as operators and outside suites start it: production refusals, gunicorn with
+the default settings module, and a real Celery worker on Redis."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "FINSYS_ENV"}}
+    env.update(extra)
+    return env
+
+
+def _test_database_url() -> str:
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _call(
+    url: str, body: Any = None, *, token: str | None = None, form: dict[str, str] | None = None, key: str | None = None
+) -> tuple[int, Any]:
+    headers = {}
+    data = None
+    if form is not None:
+        data = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_production_mode_refuses_to_start_without_its_keys() -> None:
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check"],
+        cwd=ROOT,
+        env={k: v for k, v in _env(FINSYS_ENV="production").items() if k != "DATABASE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "refuses to start without" in result.stderr
+    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "DATABASE_URL"):
+        assert name in result.stderr
+
+
+def test_production_mode_starts_with_its_keys_and_enforces_https() -> None:
+    keys = {
+        "FINSYS_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "FIELD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+    }
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+    )
+    script = f"import os; from finsys.settings import default_module; os.environ.setdefault('DJANGO_SETTINGS_MODULE', default_module()); {probe}"
+    result = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=_env(**keys), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "False"]
+    deploy = subprocess.run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_env(**keys),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -> None:
+    """API.md's last section: no DJANGO_SETTINGS_MODULE, DEBUG=0, gunicorn.conf.py, plain HTTP."""
+    env = _env(
+        DATABASE_URL=_test_database_url(),
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        GUNICORN_WORKERS="1",
+        GUNICORN_THREADS="2",
+    )
+    port = _free_port()
+    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
+    created = subprocess.run(
+        [
+            PYTHON,
+            "manage.py",
+            "create_api_client",
+            "outside-suite",
+            "--scopes",
+            "customers:write customers:read kyc:write accounts:write accounts:read cash:write payments:write",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.strip().splitlines()
+    assert len(lines) == 1
+    credentials = json.loads(lines[0])
+    assert set(credentials) == {"client_id", "client_secret"}
+    assert credentials["client_secret"].isalnum()
+    refused = subprocess.run(
+        [PYTHON, "manage.py", "create_api_client", "x", "--scopes", "root:all"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode != 0
+    assert refused.stdout == ""
+
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "finsys.wsgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if _call(f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert _call(f"{base}/readyz") == (200, {"status": "ready"})
+        status, token = _call(f"{base}/api/v1/oauth/token/", form={"grant_type": "client_credentials", **credentials})
+        assert status == 200, token
+        assert _call(
+            f"{base}/api/v1/oauth/token/",
+            form={"grant_type": "client_credentials", "client_id": credentials["client_id"], "client_secret": "wrong"},
+        )[1] == {"error": "invalid_client"}
+        bearer = token["access_token"]
+        status, customer = _call(
+            f"{base}/api/v1/customers/",
+            {"kind": "corporate", "full_name": "Acme Ltd", "national_id": "ACME-0001", "country": "SG"},
+            token=bearer,
+        )
+        assert status == 201, customer
+        assert _call(f"{base}/api/v1/customers/{customer['id']}/kyc/", {"decision": "verified"}, token=bearer)[0] == 200
+        status, account = _call(
+            f"{base}/api/v1/accounts/", {"customer": customer["id"], "currency": "USD"}, token=bearer
+        )
+        assert status == 201, account
+        key = str(uuid.uuid4())
+        first = _call(
+            f"{base}/api/v1/deposits/",
+            {"account": account["id"], "amount": "10.50", "currency": "USD"},
+            token=bearer,
+            key=key,
+        )
+        again = _call(
+            f"{base}/api/v1/deposits/",
+            {"account": account["id"], "amount": "10.50", "currency": "USD"},
+            token=bearer,
+            key=key,
+        )
+        assert first[0] == 201
+        assert again == first
+        assert _call(f"{base}/api/v1/accounts/{account['id']}/", token=bearer)[1]["balance"] == "10.50"
+        status, schema = _call(f"{base}/api/v1/schema/?format=json")
+        assert status == 200
+        assert "/api/v1/transfers/" in schema["paths"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_releases_expired_holds(make_account: Any) -> None:
+    from apps.accounts.models import Hold, HoldStatus
+    from apps.accounts.services import hold_create
+    from apps.accounts.tasks import release_expired_holds
+    from apps.common.money import Money
+    from apps.common.principals import SYSTEM_ACTOR
+    from finsys.celery import app
+
+    account = make_account(balance="100")
+    hold = hold_create(
+        actor=SYSTEM_ACTOR,
+        account=account,
+        amount=Money(Decimal("40"), "CNY"),
+        expires_at=timezone.now() + timedelta(seconds=1),
+    )
+    Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    env = _env(DATABASE_URL=_test_database_url())
+    worker = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "finsys",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "-Q",
+            f"test-{uuid.uuid4().hex}",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    queue = worker.args[worker.args.index("-Q") + 1]  # type: ignore[union-attr]
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        result = release_expired_holds.apply_async(queue=queue)
+        assert result.get(timeout=60) == 1
+        hold.refresh_from_db()
+        account.refresh_from_db()
+        assert hold.status == HoldStatus.EXPIRED
+        assert account.available == account.balance == Decimal("100")
+    finally:
+        app.conf.task_always_eager = eager
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def test_beat_schedules_the_hold_expiry_and_key_purge_tasks() -> None:
+    from finsys.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {
+        "apps.accounts.tasks.release_expired_holds",
+        "apps.common.tasks.purge_expired_idempotency_keys",
+    } <= scheduled
+    assert scheduled <= set(app.tasks)
