@@ -33,6 +33,7 @@ from apps.accounts.services import (
 )
 from apps.common.errors import (
     AlreadyReversed,
+    LimitExceeded,
     NotFound,
     NotReversible,
     PermissionDenied,
@@ -42,6 +43,9 @@ from apps.common.errors import (
 from apps.common.money import Money, minor_unit
 from apps.common.principals import Actor
 from apps.transactions.models import EntryKind, JournalEntry, Posting
+
+# The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
+MAX_BALANCE = Decimal("999999999999999.9999")
 
 
 class UnbalancedEntry(AssertionError):
@@ -74,6 +78,12 @@ def _post(
             raise UnbalancedEntry("postings carry whole minor units only")
     if len(legs) < 2 or any(total != 0 for total in totals.values()):
         raise UnbalancedEntry(f"entry does not balance: {dict(totals)}")
+    for leg in legs:  # before any write: a balance the NUMERIC(20, 4) columns cannot hold
+        if abs(accounts[leg.account_id].balance + leg.amount) > MAX_BALANCE:
+            raise LimitExceeded(
+                _("The account would exceed the largest balance the ledger holds."),
+                extra={"account": str(accounts[leg.account_id].public_id)},
+            )
     now = booked_at or timezone.now()
     entry = JournalEntry.objects.create(
         kind=kind,

@@ -27,4 +27,6 @@ class Command(BaseCommand):
         if not report.ok:
             counts = ", ".join(f"{len(rows)} {title}" for title, rows in problems if rows)
             raise CommandError(f"ledger check failed: {counts}")
-        self.stdout.write(f"ledger ok: {report.entries} entries balance, {report.accounts} accounts match their postings")
+        self.stdout.write(
+            f"ledger ok: {report.entries} entries balance, {report.accounts} accounts match their postings"
+        )
