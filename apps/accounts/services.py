@@ -7,6 +7,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -218,7 +219,7 @@ def accounts_store_balances(accounts: list[Account]) -> None:
         account.updated_at = now
     if connection.vendor == "postgresql" and len(accounts) > 1:
         rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(accounts))
-        params: list[object] = []
+        params: list[Any] = []
         for account in accounts:
             params += [account.pk, account.balance, account.available]
         with connection.cursor() as cursor:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -13,16 +14,16 @@ from apps.common.errors import DomainError, ErrorCode, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-_DRF_CODES: list[tuple[type[Exception], int, ErrorCode, str]] = [
-    (drf.ParseError, 400, ErrorCode.MALFORMED_JSON, "Malformed request body"),
-    (drf.NotAuthenticated, 401, ErrorCode.NOT_AUTHENTICATED, "Authentication required"),
-    (drf.AuthenticationFailed, 401, ErrorCode.NOT_AUTHENTICATED, "Authentication required"),
-    (drf.PermissionDenied, 403, ErrorCode.PERMISSION_DENIED, "Permission denied"),
-    (drf.NotFound, 404, ErrorCode.NOT_FOUND, "Not found"),
-    (drf.MethodNotAllowed, 405, ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed"),
-    (drf.NotAcceptable, 406, ErrorCode.NOT_ACCEPTABLE, "Not acceptable"),
-    (drf.UnsupportedMediaType, 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
-    (drf.Throttled, 429, ErrorCode.THROTTLED, "Too many requests"),
+_DRF_CODES: list[tuple[type[Exception], int, ErrorCode, Any]] = [
+    (drf.ParseError, 400, ErrorCode.MALFORMED_JSON, _("Malformed request body")),
+    (drf.NotAuthenticated, 401, ErrorCode.NOT_AUTHENTICATED, _("Authentication required")),
+    (drf.AuthenticationFailed, 401, ErrorCode.NOT_AUTHENTICATED, _("Authentication required")),
+    (drf.PermissionDenied, 403, ErrorCode.PERMISSION_DENIED, _("Permission denied")),
+    (drf.NotFound, 404, ErrorCode.NOT_FOUND, _("Not found")),
+    (drf.MethodNotAllowed, 405, ErrorCode.METHOD_NOT_ALLOWED, _("Method not allowed")),
+    (drf.NotAcceptable, 406, ErrorCode.NOT_ACCEPTABLE, _("Not acceptable")),
+    (drf.UnsupportedMediaType, 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, _("Unsupported media type")),
+    (drf.Throttled, 429, ErrorCode.THROTTLED, _("Too many requests")),
 ]
 
 
@@ -52,10 +53,10 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
     return Response(body, status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
-def problem_json_response(status: int, code: str, title: str, detail: str) -> JsonResponse:
+def problem_json_response(status: int, code: str, title: Any, detail: Any) -> JsonResponse:
     """For code outside DRF (middleware, 404/500 handlers of the API)."""
     return JsonResponse(
-        problem_body(status=status, code=code, title=title, detail=detail),
+        problem_body(status=status, code=code, title=str(title), detail=str(detail)),
         status=status,
         content_type=PROBLEM_CONTENT_TYPE,
     )
@@ -95,7 +96,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         body = problem_body(
             status=400,
             code=ErrorCode.VALIDATION_ERROR,
-            title="The request is not valid",
+            title=str(_("The request is not valid")),
             detail="; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()),
             errors=errors,
         )
@@ -112,8 +113,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             wait = getattr(exc, "wait", None)
             if isinstance(exc, drf.Throttled) and wait is not None:
                 headers["Retry-After"] = str(int(wait))
-            detail = exc.detail if isinstance(exc, drf.APIException) else title
+            detail = exc.detail if isinstance(exc, drf.APIException) else str(title)
             return problem_response(
-                status, problem_body(status=status, code=code, title=title, detail=str(detail)), headers
+                status, problem_body(status=status, code=code, title=str(title), detail=str(detail)), headers
             )
     return None  # anything else is a bug: Django's 500 handler (see finsys.urls) answers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.common.money import SUPPORTED_CURRENCIES, Money, MoneyError, parse_amount
@@ -12,7 +13,7 @@ from apps.common.money import SUPPORTED_CURRENCIES, Money, MoneyError, parse_amo
 class AmountTextField(serializers.Field):  # type: ignore[type-arg]
     """Takes a JSON string or number and keeps its literal text; `MoneyInput` parses it."""
 
-    default_error_messages = {"invalid": 'Enter the amount as a decimal string, e.g. "1250.50".'}
+    default_error_messages = {"invalid": _('Enter the amount as a decimal string, e.g. "1250.50".')}
 
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, str):  # JsonNumber is a str holding the number's literal text
@@ -24,14 +25,12 @@ class AmountTextField(serializers.Field):  # type: ignore[type-arg]
 
 
 class CurrencyCodeField(serializers.CharField):
-    default_error_messages = {
-        "unsupported": "Unsupported currency; use one of: " + ", ".join(SUPPORTED_CURRENCIES) + "."
-    }
+    default_error_messages = {"unsupported": _("Unsupported currency; use one of: {codes}.")}
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         if value not in SUPPORTED_CURRENCIES:
-            self.fail("unsupported")
+            self.fail("unsupported", codes=", ".join(SUPPORTED_CURRENCIES))
         return value
 
 

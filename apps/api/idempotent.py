@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +21,7 @@ HEADER = "Idempotency-Key"
 class IdempotencyKeyRequired(DomainError):
     code = ErrorCode.IDEMPOTENCY_KEY_REQUIRED
     status = 400
-    title = "An Idempotency-Key header is required"
+    title = _("An Idempotency-Key header is required")
 
 
 def idempotency_key(request: Request) -> str:
@@ -29,7 +30,7 @@ def idempotency_key(request: Request) -> str:
     if key is None:
         raise IdempotencyKeyRequired()
     if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
-        raise ValidationFailed({HEADER: ["Use 1 to 255 printable ASCII characters."]})
+        raise ValidationFailed({HEADER: [_("Use 1 to 255 printable ASCII characters.")]})
     return key
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from apps.api.errors import problem_json_response
 from apps.common.errors import ErrorCode
@@ -29,7 +30,7 @@ class ApiRequestGuardMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return problem_json_response(
-                400, ErrorCode.VALIDATION_ERROR, "Bad Content-Length", "Content-Length is not a number."
+                400, ErrorCode.VALIDATION_ERROR, _("Bad Content-Length"), _("Content-Length is not a number.")
             )
         if length > limit:
             return self._too_large()
@@ -41,8 +42,8 @@ class ApiRequestGuardMiddleware:
             return problem_json_response(
                 400,
                 ErrorCode.VALIDATION_ERROR,
-                "The request is not valid",
-                "The URL may not contain the NUL character.",
+                _("The request is not valid"),
+                _("The URL may not contain the NUL character."),
             )
         if request.method in ("POST", "PUT", "PATCH"):
             try:
@@ -54,5 +55,5 @@ class ApiRequestGuardMiddleware:
     @staticmethod
     def _too_large() -> HttpResponse:
         return problem_json_response(
-            413, ErrorCode.PAYLOAD_TOO_LARGE, "Payload too large", "The request body is larger than 1 MiB."
+            413, ErrorCode.PAYLOAD_TOO_LARGE, _("Payload too large"), _("The request body is larger than 1 MiB.")
         )

@@ -145,17 +145,13 @@ class BalanceAtOut(serializers.Serializer):  # type: ignore[type-arg]
 
 class CashIn(MoneyInput):
     account = serializers.UUIDField()
-    reference = serializers.CharField(
-        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
-    )
+    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
 
 
 class TransferIn(MoneyInput):
     from_account = serializers.UUIDField()
     to_account = serializers.UUIDField()
-    reference = serializers.CharField(
-        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
-    )
+    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
 
 
 def posting_out(posting: Posting) -> dict[str, Any]:
@@ -229,17 +225,13 @@ class HistoryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 class HoldCreateIn(MoneyInput):
     account = serializers.UUIDField()
-    reference = serializers.CharField(
-        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
-    )
+    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class HoldCaptureIn(serializers.Serializer):  # type: ignore[type-arg]
     amount = AmountTextField(required=False)
-    reference = serializers.CharField(
-        max_length=REFERENCE_MAX, required=False, allow_blank=True, default=""
-    )
+    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
 
 
 class HoldOut(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 # Currencies the bank books, with their minor-unit exponent (ISO 4217).
 CURRENCY_EXPONENTS: dict[str, int] = {
     "CNY": 2,
@@ -35,7 +37,7 @@ def currency_exponent(currency: str) -> int:
     try:
         return CURRENCY_EXPONENTS[currency]
     except KeyError:
-        raise MoneyError(f"unsupported currency {currency!r}") from None
+        raise MoneyError(_("Unsupported currency: %(currency)s.") % {"currency": currency}) from None
 
 
 def minor_unit(currency: str) -> Decimal:
@@ -48,16 +50,19 @@ def parse_amount(text: str, currency: str) -> Decimal:
     Refuses signs, exponents, spaces, separators, zero, and more decimals than the currency has.
     """
     if not isinstance(text, str) or not AMOUNT_PATTERN.fullmatch(text):
-        raise MoneyError('Enter an amount as a decimal string of digits, e.g. "1250.50".')
+        raise MoneyError(_('Enter an amount as a decimal string of digits, e.g. "1250.50".'))
     exponent = currency_exponent(currency)
-    _, _, fraction = text.partition(".")
+    fraction = text.partition(".")[2]
     if len(fraction) > exponent:
         if exponent == 0:
-            raise MoneyError(f"{currency} amounts have no decimal places.")
-        raise MoneyError(f"{currency} amounts have at most {exponent} decimal places.")
+            raise MoneyError(_("%(currency)s amounts have no decimal places.") % {"currency": currency})
+        raise MoneyError(
+            _("%(currency)s amounts have at most %(places)d decimal places.")
+            % {"currency": currency, "places": exponent}
+        )
     amount = Decimal(text)
     if amount == 0:
-        raise MoneyError("The amount must be greater than zero.")
+        raise MoneyError(_("The amount must be greater than zero."))
     return amount
 
 
