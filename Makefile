@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed serve bench-transfers clean lock
+.PHONY: run test lint fmt migrate seed serve bench-transfers clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ fmt: $(VENV)/.dev-installed
 
 bench-transfers: $(VENV)/.dev-installed
 	$(BIN)/python bench/transfers.py $(BENCH_ARGS)
+
+# Refresh the zh-hans and en catalogues after changing user-facing strings, translate, compile.
+messages: $(VENV)/.dev-installed
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-location --ignore ".venv/*" --ignore "var/*" --ignore "bench/*" --ignore "*/tests/*" --ignore "tests/*" --ignore conftest.py
+	$(BIN)/python manage.py compilemessages --ignore ".venv/*"
 
 clean:
 	rm -rf $(VENV) var/finsys.sqlite3 var/staticfiles .pytest_cache .mypy_cache .ruff_cache
