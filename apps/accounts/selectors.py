@@ -33,10 +33,14 @@ def account_get_any_customer_account(*, public_id: uuid.UUID | str) -> Account:
         raise NotFound() from None
 
 
-def account_list(*, actor: Actor, customer_public_id: uuid.UUID | None = None) -> QuerySet[Account]:
+def account_list(
+    *, actor: Actor, customer_public_id: uuid.UUID | None = None, number: str | None = None
+) -> QuerySet[Account]:
     qs = accounts_visible_to(actor)
     if customer_public_id is not None:
         qs = qs.filter(customer__public_id=customer_public_id)
+    if number is not None:
+        qs = qs.filter(number=number)
     return qs.order_by("-id")
 
 

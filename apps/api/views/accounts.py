@@ -6,13 +6,14 @@ import uuid
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.selectors import account_get, account_list
-from apps.accounts.services import account_close, account_freeze, account_open
+from apps.accounts.services import account_close, account_freeze, account_number_is_valid, account_open
 from apps.api.idempotent import respond_optionally_idempotent
 from apps.api.pagination import Cursor
 from apps.api.serializers import AccountOpenIn, AccountOut, BalanceAtOut, HistoryOut, PendingApprovalOut, ReasonIn, iso
@@ -43,7 +44,8 @@ class AccountListView(ApiView):
         return respond_optionally_idempotent(request, action)
 
     @extend_schema(
-        parameters=[OpenApiParameter("customer", UUID)], responses={200: AccountOut(many=True), **ERRORS_READ}
+        parameters=[OpenApiParameter("customer", UUID), OpenApiParameter("number", str)],
+        responses={200: AccountOut(many=True), **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
         customer_param = request.query_params.get("customer")
@@ -52,8 +54,11 @@ class AccountListView(ApiView):
             try:
                 customer_public_id = uuid.UUID(customer_param)
             except ValueError:
-                raise ValidationFailed({"customer": ["Must be a customer id (UUID)."]}) from None
-        qs = account_list(actor=self.actor(request), customer_public_id=customer_public_id)
+                raise ValidationFailed({"customer": [_("Must be a customer id (UUID).")]}) from None
+        number = request.query_params.get("number")
+        if number is not None and not account_number_is_valid(number):
+            raise ValidationFailed({"number": [_("Not a valid account number (MOD 97-10 check digits).")]})
+        qs = account_list(actor=self.actor(request), customer_public_id=customer_public_id, number=number)
         paginator = Cursor()
         page = paginator.paginate_queryset(qs, request, view=self) or []
         return paginator.get_paginated_response(AccountOut(page, many=True).data)
@@ -95,7 +100,7 @@ class AccountBalanceView(ApiView):
             except ValueError:
                 parsed = None
             if parsed is None:
-                raise ValidationFailed({"at": ["Enter an ISO 8601 date and time, e.g. 2026-01-31T23:59:59Z."]})
+                raise ValidationFailed({"at": [_("Enter an ISO 8601 date and time, e.g. 2026-01-31T23:59:59Z.")]})
             at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
         balance = account_balance_at(account=account, at=at)
         return Response(
