@@ -20,7 +20,7 @@ def test_a_changed_digit_or_swapped_pair_is_caught():
     assert not account_number_is_valid(changed)
     assert number[3] == number[4] or not account_number_is_valid(swapped)
     assert not account_number_is_valid("12AB")
-    assert not account_number_is_valid("１２３４５６７８")
+    assert not account_number_is_valid("１２３４５６７８")  # noqa: RUF001 - full-width digits on purpose
 
 
 def test_lookup_by_number_validates_the_check_digits(api, make_account):

@@ -6,8 +6,8 @@ import uuid
 from uuid import UUID
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
