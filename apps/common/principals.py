@@ -31,3 +31,11 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(label="system:internal", channel=Channel.SYSTEM)
+
+
+def require_bank(actor: Actor, message: object = None) -> None:
+    """Refuse an action that only the bank itself may take (not a customer-bound principal)."""
+    if not actor.is_bank:
+        from apps.common.errors import PermissionDenied
+
+        raise PermissionDenied(message)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import audit_record
 from apps.common.errors import ValidationFailed
-from apps.common.principals import Actor
+from apps.common.principals import Actor, require_bank
 from apps.customers.identity import (
     IdentityError,
     birth_date_from_national_id,
@@ -47,6 +47,7 @@ def customer_create(
     address: str = "",
 ) -> Customer:
     """Register a customer with KYC pending. Refuses invalid data with every problem named."""
+    require_bank(actor, _("Only the bank registers customers."))
     errors: dict[str, list[Any]] = {}
     if kind not in CustomerKind.values:
         errors["kind"] = [_("Choose individual or corporate.")]
@@ -104,6 +105,7 @@ def customer_create(
 
 def customer_decide_kyc(*, actor: Actor, customer: Customer, decision: str, note: str = "") -> Customer:
     """Record a KYC decision (verified or rejected), who made it and when."""
+    require_bank(actor, _("Only the bank decides KYC."))
     if decision not in (KycStatus.VERIFIED, KycStatus.REJECTED):
         raise ValidationFailed({"decision": [_("Choose verified or rejected.")]})
     with transaction.atomic():

@@ -36,12 +36,11 @@ from apps.common.errors import (
     LimitExceeded,
     NotFound,
     NotReversible,
-    PermissionDenied,
     SameAccount,
     ValidationFailed,
 )
 from apps.common.money import Money, minor_unit
-from apps.common.principals import Actor
+from apps.common.principals import Actor, require_bank
 from apps.transactions.models import EntryKind, JournalEntry, Posting
 
 # The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
@@ -236,8 +235,7 @@ def transfer_create(
 
 def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") -> JournalEntry:
     """Post the compensating entry of `entry`, once. Refused like any movement."""
-    if not actor.is_bank:
-        raise PermissionDenied(_("Only the bank can reverse a transaction."))
+    require_bank(actor, _("Only the bank can reverse a transaction."))
     if entry.kind == EntryKind.REVERSAL:
         raise NotReversible()
     originals = list(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
