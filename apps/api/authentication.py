@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework.authentication import BaseAuthentication
@@ -30,6 +33,45 @@ class ApiPrincipal:
         return self.client_pk
 
 
+class _TokenCache:
+    """Resolved tokens kept in this process for API_TOKEN_CACHE_SECONDS (0 turns it off).
+
+    A token found here skips the database; a revoked token or disabled client is therefore
+    refused at most that many seconds late. Entries never outlive the token's own expiry.
+    """
+
+    max_entries = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, ApiPrincipal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, checksum: str) -> ApiPrincipal | None:
+        entry = self._entries.get(checksum)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(checksum, None)
+            return None
+        return entry[1]
+
+    def put(self, checksum: str, principal: ApiPrincipal, token_expires: Any) -> None:
+        ttl = min(settings.API_TOKEN_CACHE_SECONDS, (token_expires - timezone.now()).total_seconds())
+        if ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[checksum] = (time.monotonic() + ttl, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+token_cache = _TokenCache()
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
@@ -39,6 +81,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not token.strip():
             return None
         checksum = hashlib.sha256(token.strip().encode()).hexdigest()
+        cached = token_cache.get(checksum)
+        if cached is not None:
+            return cached, None
         access = (
             AccessToken.objects.select_related("application__api_client")
             .filter(token_checksum=checksum)
@@ -64,9 +109,11 @@ class BearerTokenAuthentication(BaseAuthentication):
             channel=Channel.API if client.customer_id else Channel.SYSTEM,
             customer_id=client.customer_id,
         )
-        return ApiPrincipal(
+        principal = ApiPrincipal(
             client_pk=client.pk, client_id=access.application.client_id, scopes=granted, actor=actor
-        ), access
+        )
+        token_cache.put(checksum, principal, access.expires)
+        return principal, access
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="finsys"'

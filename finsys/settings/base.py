@@ -220,6 +220,9 @@ OAUTH2_PROVIDER = {
     },
 }
 
+# Resolved bearer tokens are cached per process this long: revocation takes effect this late.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
+
 # Business settings.
 FINSYS_APPROVAL_TTL_HOURS = env.int("FINSYS_APPROVAL_TTL_HOURS", default=72)
 FINSYS_IDEMPOTENCY_TTL_HOURS = env.int("FINSYS_IDEMPOTENCY_TTL_HOURS", default=48)
