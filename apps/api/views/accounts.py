@@ -17,7 +17,7 @@ from apps.accounts.services import account_close, account_freeze, account_number
 from apps.api.idempotent import respond_optionally_idempotent
 from apps.api.pagination import Cursor
 from apps.api.serializers import AccountOpenIn, AccountOut, BalanceAtOut, HistoryOut, PendingApprovalOut, ReasonIn, iso
-from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView
+from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView, page_of
 from apps.common.errors import ValidationFailed
 from apps.common.idempotency import Outcome
 from apps.common.money import format_amount
@@ -45,7 +45,7 @@ class AccountListView(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("customer", UUID), OpenApiParameter("number", str)],
-        responses={200: AccountOut(many=True), **ERRORS_READ},
+        responses={200: page_of(AccountOut), **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
         customer_param = request.query_params.get("customer")
@@ -75,7 +75,7 @@ class AccountDetailView(ApiView):
 class AccountHistoryView(ApiView):
     required_scopes = {"GET": ["accounts:read"]}
 
-    @extend_schema(parameters=[OpenApiParameter("cursor", str)], responses={200: HistoryOut(many=True), **ERRORS_READ})
+    @extend_schema(parameters=[OpenApiParameter("cursor", str)], responses={200: page_of(HistoryOut), **ERRORS_READ})
     def get(self, request: Request, account_id: UUID) -> Response:
         account = account_get(actor=self.actor(request), public_id=account_id)
         paginator = Cursor()

@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
@@ -38,7 +39,18 @@ class ApiView(APIView):
 
 
 _PROBLEM = OpenApiResponse(description="Problem details (application/problem+json)")
-ERRORS_READ = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM}
+ERRORS_READ = {400: _PROBLEM, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM}
+
+
+def page_of(serializer_class: type[Serializer]) -> Any:  # type: ignore[type-arg]
+    """The schema of a cursor page of `serializer_class` rows: {"results": [...], "next": url}."""
+    name = serializer_class.__name__.removesuffix("Out") + "Page"
+    return inline_serializer(
+        name=name,
+        fields={"results": serializer_class(many=True), "next": serializers.URLField(allow_null=True)},
+    )
+
+
 ERRORS_WRITE = {
     400: _PROBLEM,
     401: _PROBLEM,

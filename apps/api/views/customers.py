@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from apps.api.idempotent import respond_optionally_idempotent
 from apps.api.pagination import Cursor
 from apps.api.serializers import CustomerCreateIn, CustomerOut, KycDecisionIn, customer_out
-from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView
+from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView, page_of
 from apps.common.idempotency import Outcome
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_get, customer_search
@@ -39,7 +39,7 @@ class CustomerListView(ApiView):
 
         return respond_optionally_idempotent(request, action)
 
-    @extend_schema(parameters=[OpenApiParameter("search", str)], responses={200: CustomerOut(many=True), **ERRORS_READ})
+    @extend_schema(parameters=[OpenApiParameter("search", str)], responses={200: page_of(CustomerOut), **ERRORS_READ})
     def get(self, request: Request) -> Response:
         qs = customer_search(actor=self.actor(request), text=request.query_params.get("search", ""))
         paginator = Cursor()
