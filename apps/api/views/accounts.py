@@ -45,6 +45,7 @@ class AccountListView(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("customer", UUID), OpenApiParameter("number", str)],
+        operation_id="accounts_list",
         responses={200: page_of(AccountOut), **ERRORS_READ},
     )
     def get(self, request: Request) -> Response:
@@ -75,7 +76,11 @@ class AccountDetailView(ApiView):
 class AccountHistoryView(ApiView):
     required_scopes = {"GET": ["accounts:read"]}
 
-    @extend_schema(parameters=[OpenApiParameter("cursor", str)], responses={200: page_of(HistoryOut), **ERRORS_READ})
+    @extend_schema(
+        parameters=[OpenApiParameter("cursor", str)],
+        operation_id="accounts_transactions_list",
+        responses={200: page_of(HistoryOut), **ERRORS_READ},
+    )
     def get(self, request: Request, account_id: UUID) -> Response:
         account = account_get(actor=self.actor(request), public_id=account_id)
         paginator = Cursor()

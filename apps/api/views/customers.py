@@ -39,7 +39,11 @@ class CustomerListView(ApiView):
 
         return respond_optionally_idempotent(request, action)
 
-    @extend_schema(parameters=[OpenApiParameter("search", str)], responses={200: page_of(CustomerOut), **ERRORS_READ})
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str)],
+        operation_id="customers_list",
+        responses={200: page_of(CustomerOut), **ERRORS_READ},
+    )
     def get(self, request: Request) -> Response:
         qs = customer_search(actor=self.actor(request), text=request.query_params.get("search", ""))
         paginator = Cursor()
