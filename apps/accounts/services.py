@@ -347,14 +347,16 @@ def holds_release_expired(*, now: dt.datetime | None = None, batch_size: int = 5
                 .order_by("pk")
             )
             touched: dict[int, Account] = {}
+            expired = 0
             for hold in holds:
                 account = accounts[hold.account_id]
                 hold_settle(hold=hold, account=account, captured=Decimal(0), status=HoldStatus.EXPIRED)
                 touched[account.pk] = account
-                released += 1
+                expired += 1
             if touched:
                 accounts_store_balances(list(touched.values()))
-            audit_record(actor="system:holds", action="hold.expire_batch", detail={"count": len(touched)})
+                audit_record(actor="system:holds", action="hold.expire_batch", detail={"count": expired})
+            released += expired
         if len(candidates) < batch_size:
             return released
 
