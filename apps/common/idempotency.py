@@ -4,7 +4,8 @@ The record is inserted first, in the same database transaction as the business a
 - a duplicate that arrives while the first is running blocks on the unique index until the
   first commits, then finds the stored response and replays it;
 - if the first rolls back (a crash, a lost connection), nothing is stored and a retry runs anew;
-- a business refusal (DomainError) is rolled back to a savepoint and its response is stored.
+- a business refusal (DomainError) is rolled back to a savepoint and its response is stored,
+  except a 400 (malformed request): it propagates and the record goes with the transaction.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def run_idempotent(
                     with transaction.atomic():
                         status, body = action()
                 except DomainError as refusal:
+                    if refusal.status == 400:
+                        raise  # malformed: roll the record back, store nothing (API.md)
                     status, body = on_refusal(refusal)
                 record.status_code = status
                 record.response = body
