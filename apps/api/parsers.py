@@ -9,6 +9,10 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
+# Deeper documents are refused before any recursive walk (NUL check, idempotency fingerprint)
+# can exhaust the interpreter's recursion limit and answer 500.
+MAX_DEPTH = 64
+
 
 class JsonNumber(str):
     """A JSON number as it was written; fields that want numbers parse the text themselves."""
@@ -18,6 +22,23 @@ class JsonNumber(str):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit`, found without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _check_no_nul(value: Any, path: str = "") -> None:
@@ -44,5 +65,7 @@ class StrictJSONParser(JSONParser):
             data = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ParseError("The body is not valid UTF-8 JSON.") from exc
+        if _depth_exceeds(data, MAX_DEPTH):
+            raise ParseError(f"The JSON nests arrays and objects more than {MAX_DEPTH} levels deep.")
         _check_no_nul(data)
         return data

@@ -22,7 +22,9 @@ class HasRequiredScope(BasePermission):
             return False
         required = getattr(view, "required_scopes", {}).get(request.method, None)
         if required is None:
-            return False  # no policy for this method: closed by default
+            # No policy: closed by default; a method the view does not implement is let through
+            # so that the view answers 405 method_not_allowed (API.md) rather than 403.
+            return not hasattr(view, (request.method or "").lower())
         if required and isinstance(required[0], list):
             return any(set(group) <= principal.scopes for group in required)
         return set(required) <= principal.scopes
