@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
@@ -41,18 +42,34 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def _check_no_nul(value: Any, path: str = "") -> None:
+def _is_clean(text: str) -> bool:
+    """No NUL and no lone UTF-16 surrogate (text that cannot be stored or encoded as UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(value: Any, path: str = "") -> None:
+    """Refuse NUL characters and lone surrogates anywhere in the document, keys included."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValidationError({path or "non_field_errors": ["Text may not contain the NUL character."]})
+        if not _is_clean(value):
+            raise ValidationError(
+                {path or "non_field_errors": [_("Text may not contain NUL or lone surrogate characters.")]}
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                raise ValidationError({"non_field_errors": ["Keys may not contain the NUL character."]})
-            _check_no_nul(item, f"{path}.{key}" if path else key)
+            if not _is_clean(key):
+                raise ValidationError(
+                    {"non_field_errors": [_("Keys may not contain NUL or lone surrogate characters.")]}
+                )
+            _check_text(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_no_nul(item, f"{path}[{index}]")
+            _check_text(item, f"{path}[{index}]")
 
 
 class StrictJSONParser(JSONParser):
@@ -64,8 +81,10 @@ class StrictJSONParser(JSONParser):
             text = raw.decode("utf-8")
             data = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ParseError("The body is not valid UTF-8 JSON.") from exc
+            raise ParseError(_("The body is not valid UTF-8 JSON.")) from exc
         if _depth_exceeds(data, MAX_DEPTH):
-            raise ParseError(f"The JSON nests arrays and objects more than {MAX_DEPTH} levels deep.")
-        _check_no_nul(data)
+            raise ParseError(
+                _("The JSON nests arrays and objects more than %(depth)d levels deep.") % {"depth": MAX_DEPTH}
+            )
+        _check_text(data)
         return data

@@ -178,6 +178,18 @@ CASES: list[Case] = [
         "validation_error",
     ),
     (
+        "lone surrogate in an unknown field of a valid transfer",
+        lambda api, p: api.post("/api/v1/transfers/", raw=json.dumps({**transfer_json(p), "note": "\ud800"})),
+        400,
+        "validation_error",
+    ),
+    (
+        "lone surrogate in a key",
+        lambda api, p: api.post("/api/v1/transfers/", raw=json.dumps({**transfer_json(p), "\udfff": "1"})),
+        400,
+        "validation_error",
+    ),
+    (
         "%00 in the query string",
         lambda api, p: api.get("/api/v1/accounts/", customer="\u0000"),
         400,
