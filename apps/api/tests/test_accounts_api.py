@@ -22,19 +22,9 @@ from apps.compliance.models import Approval
 from apps.customers.services import customer_decide_kyc
 from apps.transactions.models import JournalEntry, Posting
 from apps.transactions.services import deposit_create, withdrawal_create
+from tests.support import assert_problem
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 ACCOUNT_FIELDS = {"id", "number", "customer", "currency", "product", "status", "balance", "available"}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def bank_state() -> tuple[Any, ...]:

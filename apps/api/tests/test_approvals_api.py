@@ -16,18 +16,7 @@ from django.utils import timezone
 from apps.accounts.models import Account, AccountStatus
 from apps.audit.models import AuditEvent
 from apps.compliance.models import Approval, ApprovalStatus
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
+from tests.support import assert_problem
 
 
 def state() -> tuple[Any, ...]:

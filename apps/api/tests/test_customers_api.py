@@ -18,21 +18,11 @@ from apps.audit.models import AuditEvent
 from apps.common.models import IdempotencyRecord
 from apps.customers.identity import china_resident_id_for
 from apps.customers.models import Customer, KycStatus
+from tests.support import assert_problem
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 BIRTH = dt.date(1990, 5, 17)
 RESIDENT_ID = china_resident_id_for(BIRTH, 123)
 USCC = "91110000600037341L"  # a well-formed unified social credit code (check character L)
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def customers_state() -> tuple[Any, ...]:

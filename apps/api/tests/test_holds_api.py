@@ -19,18 +19,7 @@ from apps.accounts.services import holds_release_expired
 from apps.common.models import IdempotencyRecord
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Posting
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
+from tests.support import assert_problem
 
 
 def state() -> tuple[Any, ...]:

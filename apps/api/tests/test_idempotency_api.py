@@ -12,6 +12,7 @@ import pytest
 from apps.accounts.models import Account
 from apps.common.models import IdempotencyRecord
 from apps.transactions.models import JournalEntry, Posting
+from tests.support import assert_problem
 
 MONEY_PATHS = ["/api/v1/deposits/", "/api/v1/withdrawals/", "/api/v1/transfers/"]
 
@@ -22,15 +23,6 @@ def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
         Posting.objects.count(),
         sorted(Account.objects.values_list("pk", "balance", "available", "status")),
     )
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail", "code"} <= set(body)
-    assert body["code"] == code
-    return body
 
 
 def balance(account: Account) -> Decimal:

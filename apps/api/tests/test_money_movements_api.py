@@ -19,8 +19,7 @@ from apps.common.models import IdempotencyRecord
 from apps.common.principals import SYSTEM_ACTOR
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import JournalEntry, Posting
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
+from tests.support import assert_problem
 
 
 def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
@@ -30,16 +29,6 @@ def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
         Posting.objects.count(),
         sorted(Account.objects.values_list("pk", "balance", "available", "status")),
     )
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def balance(account: Account) -> Decimal:

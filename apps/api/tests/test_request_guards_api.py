@@ -16,8 +16,8 @@ from oauth2_provider.models import AccessToken
 from apps.accounts.models import Account
 from apps.common.models import IdempotencyRecord
 from apps.transactions.models import JournalEntry, Posting
+from tests.support import assert_problem
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
@@ -28,21 +28,6 @@ def everything() -> tuple[Any, ...]:
         IdempotencyRecord.objects.count(),
         sorted(Account.objects.values_list("pk", "balance", "available", "status")),
     )
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"] == "application/problem+json"
-    body = json.loads(response.content)
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert isinstance(body["type"], str)
-    assert body["type"]
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    return body
 
 
 @pytest.fixture

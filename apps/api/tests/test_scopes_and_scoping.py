@@ -27,8 +27,8 @@ from apps.compliance.models import Approval
 from apps.customers.models import Customer
 from apps.transactions.models import JournalEntry, Posting
 from conftest import ALL_SCOPES
+from tests.support import PROBLEM_FIELDS, assert_problem
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 API_PREFIX = "api/v1/"
 PUBLIC_ROUTES = {"oauth/token/", "schema/", "docs/"}
 
@@ -62,16 +62,6 @@ EXPECTED_SCOPES: dict[tuple[str, str], set[str]] = {
     ("approvals/<uuid:approval_id>/reject/", "POST"): {"approvals:write"},
 }
 NOT_SERVED = {"OPTIONS", "HEAD", "TRACE"}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
 
 
 def api_routes() -> Iterator[tuple[str, str]]:
