@@ -146,51 +146,42 @@ def _vault(by_gl: dict[tuple[str, str], Account], currency: str) -> Account:
     return vault
 
 
+def _cash_movement(
+    *, actor: Actor, kind: str, account: uuid.UUID, money: Money, reference: str, booked_at: dt.datetime | None
+) -> JournalEntry:
+    """Cash across the counter: the customer's account against the cash vault of the currency."""
+    _check_amount(money)
+    with transaction.atomic(savepoint=False):
+        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
+        customer_account = _visible(actor, by_public.get(account))
+        account_require_currency(customer_account, money.currency)
+        account_require_active(customer_account)
+        if kind == EntryKind.WITHDRAWAL:
+            account_require_funds(customer_account, money.amount)
+        vault = _vault(by_gl, money.currency)
+        credit = money.amount if kind == EntryKind.DEPOSIT else -money.amount  # to the customer
+        legs = [Leg(vault.pk, -credit), Leg(customer_account.pk, credit)]
+        return _post(
+            actor=actor, kind=kind, money=money, reference=reference, legs=legs, accounts=locked, booked_at=booked_at
+        )
+
+
 def deposit_create(
     *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
 ) -> JournalEntry:
     """Cash in: debit the cash vault, credit the customer."""
-    _check_amount(money)
-    with transaction.atomic(savepoint=False):
-        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
-        target = _visible(actor, by_public.get(account))
-        account_require_currency(target, money.currency)
-        account_require_active(target)
-        vault = _vault(by_gl, money.currency)
-        legs = [Leg(vault.pk, -money.amount), Leg(target.pk, money.amount)]
-        return _post(
-            actor=actor,
-            kind=EntryKind.DEPOSIT,
-            money=money,
-            reference=reference,
-            legs=legs,
-            accounts=locked,
-            booked_at=booked_at,
-        )
+    return _cash_movement(
+        actor=actor, kind=EntryKind.DEPOSIT, account=account, money=money, reference=reference, booked_at=booked_at
+    )
 
 
 def withdrawal_create(
     *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
 ) -> JournalEntry:
     """Cash out: debit the customer, credit the cash vault."""
-    _check_amount(money)
-    with transaction.atomic(savepoint=False):
-        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
-        source = _visible(actor, by_public.get(account))
-        account_require_currency(source, money.currency)
-        account_require_active(source)
-        account_require_funds(source, money.amount)
-        vault = _vault(by_gl, money.currency)
-        legs = [Leg(source.pk, -money.amount), Leg(vault.pk, money.amount)]
-        return _post(
-            actor=actor,
-            kind=EntryKind.WITHDRAWAL,
-            money=money,
-            reference=reference,
-            legs=legs,
-            accounts=locked,
-            booked_at=booked_at,
-        )
+    return _cash_movement(
+        actor=actor, kind=EntryKind.WITHDRAWAL, account=account, money=money, reference=reference, booked_at=booked_at
+    )
 
 
 def transfer_create(
