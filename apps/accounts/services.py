@@ -212,24 +212,31 @@ def accounts_lock(pks: Iterable[int]) -> dict[int, Account]:
     return lock_by_pk(Account.objects.all(), pks)
 
 
+def accounts_balances_update_sql(accounts: list[Account], now: dt.datetime) -> tuple[str, list[Any]]:
+    """The UPDATE that writes locked accounts' cached balances, as SQL and parameters, for a
+    caller that composes it into a larger statement (PostgreSQL)."""
+    rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(accounts))
+    params: list[Any] = [now]
+    for account in accounts:
+        account.updated_at = now
+        params += [account.pk, account.balance, account.available]
+    sql = (
+        "UPDATE accounts_account AS a SET balance = v.balance, available = v.available, updated_at = %s "  # noqa: S608 - placeholders only
+        f"FROM (VALUES {rows}) AS v(id, balance, available) WHERE a.id = v.id"
+    )
+    return sql, params
+
+
 def accounts_store_balances(accounts: list[Account]) -> None:
     """Write the cached balances of locked accounts: one statement on PostgreSQL."""
     now = timezone.now()
-    for account in accounts:
-        account.updated_at = now
-    if connection.vendor == "postgresql" and len(accounts) > 1:
-        rows = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(accounts))
-        params: list[Any] = []
-        for account in accounts:
-            params += [account.pk, account.balance, account.available]
+    if connection.vendor == "postgresql":
+        sql, params = accounts_balances_update_sql(accounts, now)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE accounts_account AS a SET balance = v.balance, available = v.available, updated_at = %s "  # noqa: S608 - placeholders only
-                f"FROM (VALUES {rows}) AS v(id, balance, available) WHERE a.id = v.id",
-                [now, *params],
-            )
+            cursor.execute(sql, params)
         return
     for account in accounts:
+        account.updated_at = now
         Account.objects.filter(pk=account.pk).update(
             balance=account.balance, available=account.available, updated_at=now
         )

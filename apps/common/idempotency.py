@@ -18,7 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.common.errors import DomainError, IdempotencyConflict
@@ -40,6 +41,27 @@ def request_fingerprint(method: str, path: str, document: Any) -> str:
     return hashlib.sha256(f"{method.upper()} {path}\n{canonical}".encode()).hexdigest()
 
 
+_TABLE = IdempotencyRecord._meta.db_table
+
+
+def _insert_record(principal: str, key: str, fingerprint: str) -> int:
+    """Plain SQL on the hot path (every money-moving call): no ORM work for a fixed statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_TABLE} (principal, key, fingerprint, created_at) VALUES (%s, %s, %s, %s) RETURNING id",  # noqa: S608 - our table name
+            [principal, key, fingerprint, timezone.now()],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _store_response(record_id: int, status: int, body: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET status_code = %s, response = %s WHERE id = %s",  # noqa: S608 - our table name
+            [status, json.dumps(body, cls=DjangoJSONEncoder), record_id],
+        )
+
+
 def run_idempotent(
     *,
     principal: str,
@@ -52,7 +74,7 @@ def run_idempotent(
         inserted = False
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(principal=principal, key=key, fingerprint=fingerprint)
+                record_id = _insert_record(principal, key, fingerprint)
                 inserted = True
                 try:
                     with transaction.atomic():
@@ -61,9 +83,7 @@ def run_idempotent(
                     if refusal.status == 400:
                         raise  # malformed: roll the record back, store nothing (API.md)
                     status, body = on_refusal(refusal)
-                record.status_code = status
-                record.response = body
-                record.save(update_fields=["status_code", "response"])
+                _store_response(record_id, status, body)
             return IdempotentResult(status=status, body=body, replayed=False)
         except IntegrityError:
             if inserted:

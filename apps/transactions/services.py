@@ -14,8 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from apps.accounts.services import (
     account_require_active,
     account_require_currency,
     account_require_funds,
+    accounts_balances_update_sql,
     accounts_lock,
     accounts_store_balances,
     hold_lock_active,
@@ -84,7 +86,7 @@ def _post(
                 extra={"account": str(accounts[leg.account_id].public_id)},
             )
     now = booked_at or timezone.now()
-    entry = JournalEntry.objects.create(
+    entry = JournalEntry(
         kind=kind,
         amount=money.amount,
         currency=money.currency,
@@ -108,10 +110,49 @@ def _post(
                 created_at=now,
             )
         )
-    Posting.objects.bulk_create(postings)
-    accounts_store_balances([accounts[pk] for pk in sorted({leg.account_id for leg in legs})])
+    touched = [accounts[pk] for pk in sorted({leg.account_id for leg in legs})]
+    if connection.vendor == "postgresql":
+        _write_in_one_statement(entry, postings, touched, now)
+    else:
+        entry.save()
+        Posting.objects.bulk_create(postings)
+        accounts_store_balances(touched)
     entry.posted_postings = postings  # type: ignore[attr-defined]
     return entry
+
+
+def _write_in_one_statement(
+    entry: JournalEntry, postings: list[Posting], touched: list[Account], now: dt.datetime
+) -> None:
+    """The entry, its postings and the accounts' cached balances in one round trip (PostgreSQL
+    data-modifying CTEs). Row triggers and the deferred balance check apply as to any INSERT."""
+    balances_sql, balances_params = accounts_balances_update_sql(touched, now)
+    posting_rows = ", ".join(["(%s::uuid, %s::bigint, %s::numeric, %s, %s::numeric)"] * len(postings))
+    params: list[Any] = [
+        entry.public_id, entry.kind, entry.amount, entry.currency, entry.reference,
+        entry.channel, entry.created_by, entry.reverses_id, now, now,
+    ]  # fmt: skip
+    for posting in postings:
+        params += [posting.public_id, posting.account_id, posting.amount, posting.currency, posting.balance_after]
+    sql = (
+        "WITH entry AS (INSERT INTO transactions_journalentry"  # noqa: S608 - placeholders and our own SQL only
+        " (public_id, kind, amount, currency, reference, channel, created_by, reverses_id, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id),"
+        " postings AS (INSERT INTO transactions_posting"
+        " (public_id, entry_id, account_id, amount, currency, balance_after, created_at)"
+        " SELECT v.public_id, entry.id, v.account_id, v.amount, v.currency, v.balance_after, %s"
+        f" FROM entry, (VALUES {posting_rows}) AS v(public_id, account_id, amount, currency, balance_after)),"
+        f" balances AS ({balances_sql})"
+        " SELECT id FROM entry"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + balances_params)
+        entry.pk = cursor.fetchone()[0]
+    for row in (entry, *postings):
+        row._state.adding = False
+        row._state.db = connection.alias
+    for posting in postings:
+        posting.entry = entry
 
 
 def _check_amount(money: Money) -> None:
