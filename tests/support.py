@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
@@ -21,3 +22,21 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
         assert body[field]
     assert isinstance(body["detail"], str)
     return body
+
+
+def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
+    """Everything a movement could change: entries, postings, every account's balances and status."""
+    from apps.accounts.models import Account
+    from apps.transactions.models import JournalEntry, Posting
+
+    return (
+        JournalEntry.objects.count(),
+        Posting.objects.count(),
+        sorted(Account.objects.values_list("pk", "balance", "available", "status")),
+    )
+
+
+def balance(account: Any) -> Decimal:
+    """The account's balance as the database holds it now."""
+    account.refresh_from_db()
+    return Decimal(account.balance)

@@ -25,11 +25,11 @@ def account_get(*, actor: Actor, public_id: uuid.UUID | str) -> Account:
         raise NotFound() from None
 
 
-def account_get_any_customer_account(*, public_id: uuid.UUID | str) -> Account:
-    """Any customer account of the bank (e.g. a transfer's destination); internal ones excluded."""
+def account_by_pk(pk: int) -> Account:
+    """An account by its internal key (held in records such as an approval's payload)."""
     try:
-        return Account.objects.get(public_id=public_id, is_internal=False)
-    except (Account.DoesNotExist, ValueError):
+        return Account.objects.get(pk=pk)
+    except Account.DoesNotExist:
         raise NotFound() from None
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_97_10
@@ -272,8 +274,39 @@ def account_require_funds(account: Account, amount: Decimal) -> None:
         )
 
 
-def gl_account(code: str, currency: str) -> Account:
-    return Account.objects.get(is_internal=True, gl_code=code, currency=currency)
+def gl_account_pk(code: str, currency: str) -> int | None:
+    """The primary key of the bank's own account for this GL code and currency, if it has one."""
+    return (
+        Account.objects.filter(is_internal=True, gl_code=code, currency=currency).values_list("pk", flat=True).first()
+    )
+
+
+_LOCKED_FIELDS = (
+    "public_id", "number", "customer_id", "currency", "status", "is_internal", "gl_code",
+    "balance", "available", "overdraft_limit",
+)  # fmt: skip
+
+
+def accounts_lock_for_movement(
+    *, public_ids: list[uuid.UUID], gl: Sequence[tuple[str, str]] = ()
+) -> tuple[dict[uuid.UUID, Account], dict[tuple[str, str], Account], dict[int, Account]]:
+    """Find and lock customer accounts by public id and GL accounts by (code, currency) in one
+    SELECT ... ORDER BY id FOR UPDATE: PostgreSQL locks the rows in ascending id order.
+
+    Returns them by public id, by (GL code, currency) and by primary key; an id that matches
+    nothing is simply absent."""
+    condition = Q(public_id__in=public_ids, is_internal=False)
+    for code, currency in gl:
+        condition |= Q(is_internal=True, gl_code=code, currency=currency)
+    rows = list(
+        Account.objects.select_for_update()
+        .filter(condition)
+        .only(*_LOCKED_FIELDS)  # what the checks, the write and the response read: a lighter row
+        .order_by("pk")
+    )
+    by_public = {row.public_id: row for row in rows if not row.is_internal}
+    by_gl = {(row.gl_code, row.currency): row for row in rows if row.is_internal}
+    return by_public, by_gl, {row.pk: row for row in rows}
 
 
 # --- holds ---------------------------------------------------------------------------------

@@ -14,3 +14,13 @@ def audit_record(
     return AuditEvent.objects.create(
         actor=actor, action=action, object_type=object_type, object_id=object_id, detail=detail or {}
     )
+
+
+def audit_record_many(*, actor: str, action: str, object_type: str, object_ids: list[str]) -> None:
+    """Append one event per object in a single INSERT (e.g. every row of a page shown unmasked)."""
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(actor=actor, action=action, object_type=object_type, object_id=oid, detail={})
+            for oid in object_ids
+        ]
+    )

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from apps.accounts.models import Account
+from apps.accounts.selectors import account_by_pk
 from apps.accounts.services import account_unfreeze
-from apps.common.errors import NotFound
 from apps.common.principals import Actor
 
 ActionHandler = Callable[[Actor, dict[str, Any]], dict[str, Any]]
 
 
 def _unfreeze(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
-    account = Account.objects.filter(pk=payload["account_pk"]).first()
-    if account is None:
-        raise NotFound()
+    account = account_by_pk(payload["account_pk"])
     unfrozen = account_unfreeze(actor=actor, account=account, reason=payload.get("reason", ""))
     return {"account": str(unfrozen.public_id), "status": unfrozen.status}
 

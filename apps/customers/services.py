@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, audit_record_many
 from apps.common.errors import ValidationFailed
 from apps.common.principals import Actor, require_bank
 from apps.customers.identity import (
@@ -125,8 +125,11 @@ def customer_decide_kyc(*, actor: Actor, customer: Customer, decision: str, note
     return locked
 
 
-def customer_record_pii_view(*, actor: Actor, customer: Customer) -> None:
-    """Every unmasked view of personal data leaves an audit event."""
-    audit_record(
-        actor=actor.label, action="customer.pii_view", object_type="customer", object_id=str(customer.public_id)
+def customer_record_pii_views(*, actor: Actor, customers: list[Customer]) -> None:
+    """Every unmasked view of personal data leaves an audit event (one INSERT for a whole page)."""
+    audit_record_many(
+        actor=actor.label,
+        action="customer.pii_view",
+        object_type="customer",
+        object_ids=[str(customer.public_id) for customer in customers],
     )

@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,7 +27,9 @@ from apps.accounts.services import (
     account_require_funds,
     accounts_balances_update_sql,
     accounts_lock,
+    accounts_lock_for_movement,
     accounts_store_balances,
+    gl_account_pk,
     hold_lock_active,
     hold_settle,
 )
@@ -160,31 +160,6 @@ def _check_amount(money: Money) -> None:
         raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
 
 
-_LOCKED_FIELDS = (
-    "public_id", "number", "customer_id", "currency", "status", "is_internal", "gl_code",
-    "balance", "available", "overdraft_limit",
-)  # fmt: skip
-
-
-def _lock_accounts(
-    *, public_ids: list[uuid.UUID], gl: Sequence[tuple[str, str]] = ()
-) -> tuple[dict[uuid.UUID, Account], dict[tuple[str, str], Account], dict[int, Account]]:
-    """Find and lock customer accounts by public id and GL accounts by (code, currency) in one
-    SELECT ... ORDER BY id FOR UPDATE: PostgreSQL locks the rows in ascending id order."""
-    condition = Q(public_id__in=public_ids, is_internal=False)
-    for code, currency in gl:
-        condition |= Q(is_internal=True, gl_code=code, currency=currency)
-    rows = list(
-        Account.objects.select_for_update()
-        .filter(condition)
-        .only(*_LOCKED_FIELDS)  # what the checks, the write and the response read: a lighter row
-        .order_by("pk")
-    )
-    by_public = {row.public_id: row for row in rows if not row.is_internal}
-    by_gl = {(row.gl_code, row.currency): row for row in rows if row.is_internal}
-    return by_public, by_gl, {row.pk: row for row in rows}
-
-
 def _visible(actor: Actor, account: Account | None) -> Account:
     if account is None or (actor.customer_id is not None and account.customer_id != actor.customer_id):
         raise NotFound()
@@ -204,7 +179,9 @@ def _cash_movement(
     """Cash across the counter: the customer's account against the cash vault of the currency."""
     _check_amount(money)
     with transaction.atomic(savepoint=False):
-        by_public, by_gl, locked = _lock_accounts(public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)])
+        by_public, by_gl, locked = accounts_lock_for_movement(
+            public_ids=[account], gl=[(GlCode.CASH_VAULT, money.currency)]
+        )
         customer_account = _visible(actor, by_public.get(account))
         account_require_currency(customer_account, money.currency)
         account_require_active(customer_account)
@@ -254,7 +231,7 @@ def transfer_create(
     if from_account == to_account:
         raise SameAccount()
     with transaction.atomic(savepoint=False):
-        by_public, _by_gl, locked = _lock_accounts(public_ids=[from_account, to_account])
+        by_public, _by_gl, locked = accounts_lock_for_movement(public_ids=[from_account, to_account])
         source = _visible(actor, by_public.get(from_account))
         target = by_public.get(to_account)
         if target is None:
@@ -310,11 +287,7 @@ def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") 
 def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | None = None, reference: str = "") -> JournalEntry:
     """Take all or part of a hold: debit the account, credit clearing, release the rest."""
     with transaction.atomic(savepoint=False):
-        clearing = (
-            Account.objects.filter(is_internal=True, gl_code=GlCode.CLEARING, currency=hold.currency)
-            .values_list("pk", flat=True)
-            .first()
-        )
+        clearing = gl_account_pk(GlCode.CLEARING, hold.currency)
         if clearing is None:
             raise ValidationFailed({"currency": [_("No clearing account in this currency.")]})
         locked = accounts_lock([hold.account_id, clearing])

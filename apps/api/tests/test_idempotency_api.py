@@ -5,29 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from apps.accounts.models import Account
 from apps.common.models import IdempotencyRecord
-from apps.transactions.models import JournalEntry, Posting
-from tests.support import assert_problem
+from apps.transactions.models import JournalEntry
+from tests.support import assert_problem, balance, ledger_state
 
 MONEY_PATHS = ["/api/v1/deposits/", "/api/v1/withdrawals/", "/api/v1/transfers/"]
-
-
-def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
-    return (
-        JournalEntry.objects.count(),
-        Posting.objects.count(),
-        sorted(Account.objects.values_list("pk", "balance", "available", "status")),
-    )
-
-
-def balance(account: Account) -> Decimal:
-    account.refresh_from_db()
-    return account.balance
 
 
 def body_for(path: str, source: Account, target: Account, amount: str = "10.00") -> dict[str, str]:

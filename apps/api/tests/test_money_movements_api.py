@@ -18,22 +18,8 @@ from apps.accounts.services import account_close, account_freeze
 from apps.common.models import IdempotencyRecord
 from apps.common.principals import SYSTEM_ACTOR
 from apps.transactions.ledger_check import ledger_check
-from apps.transactions.models import JournalEntry, Posting
-from tests.support import assert_problem
-
-
-def ledger_state() -> tuple[int, int, list[tuple[Any, ...]]]:
-    """Everything a movement could change: entries, postings, every account's balances and status."""
-    return (
-        JournalEntry.objects.count(),
-        Posting.objects.count(),
-        sorted(Account.objects.values_list("pk", "balance", "available", "status")),
-    )
-
-
-def balance(account: Account) -> Decimal:
-    account.refresh_from_db()
-    return account.balance
+from apps.transactions.models import JournalEntry
+from tests.support import assert_problem, balance, ledger_state
 
 
 def transfer_body(source: Account, target: Account, amount: str = "10.00", currency: str = "CNY") -> dict[str, str]:

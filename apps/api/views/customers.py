@@ -16,14 +16,15 @@ from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView, page_of
 from apps.common.idempotency import Outcome
 from apps.customers.models import Customer
 from apps.customers.selectors import customer_get, customer_search
-from apps.customers.services import customer_create, customer_decide_kyc, customer_record_pii_view
+from apps.customers.services import customer_create, customer_decide_kyc, customer_record_pii_views
 
 
-def _shown(view: ApiView, request: Request, customer: Customer) -> dict[str, Any]:
+def _shown(view: ApiView, request: Request, customers: list[Customer]) -> list[dict[str, Any]]:
+    """Customers as this caller may see them; an unmasked view is audited."""
     unmasked = "pii:read" in view.principal(request).scopes
-    if unmasked:
-        customer_record_pii_view(actor=view.actor(request), customer=customer)
-    return customer_out(customer, unmasked=unmasked)
+    if unmasked and customers:
+        customer_record_pii_views(actor=view.actor(request), customers=customers)
+    return [customer_out(customer, unmasked=unmasked) for customer in customers]
 
 
 class CustomerListView(ApiView):
@@ -35,7 +36,7 @@ class CustomerListView(ApiView):
 
         def action() -> Outcome:
             customer = customer_create(actor=self.actor(request), **data)
-            return 201, _shown(self, request, customer)
+            return 201, _shown(self, request, [customer])[0]
 
         return respond_optionally_idempotent(request, action)
 
@@ -48,7 +49,7 @@ class CustomerListView(ApiView):
         qs = customer_search(actor=self.actor(request), text=request.query_params.get("search", ""))
         paginator = Cursor()
         page = paginator.paginate_queryset(qs, request, view=self) or []
-        return paginator.get_paginated_response([_shown(self, request, c) for c in page])
+        return paginator.get_paginated_response(_shown(self, request, list(page)))
 
 
 class CustomerDetailView(ApiView):
@@ -57,7 +58,7 @@ class CustomerDetailView(ApiView):
     @extend_schema(responses={200: CustomerOut, **ERRORS_READ})
     def get(self, request: Request, customer_id: UUID) -> Response:
         customer = customer_get(actor=self.actor(request), public_id=customer_id)
-        return Response(_shown(self, request, customer))
+        return Response(_shown(self, request, [customer])[0])
 
 
 class CustomerKycView(ApiView):
@@ -71,6 +72,6 @@ class CustomerKycView(ApiView):
             actor = self.actor(request)
             customer = customer_get(actor=actor, public_id=customer_id)
             decided = customer_decide_kyc(actor=actor, customer=customer, decision=data["decision"], note=data["note"])
-            return 200, _shown(self, request, decided)
+            return 200, _shown(self, request, [decided])[0]
 
         return respond_optionally_idempotent(request, action)
