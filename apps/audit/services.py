@@ -45,7 +45,7 @@ def auth_lockout_record(*, username: str, ip_address: str, path: str, failures: 
 
 def auth_lockout_release(*, actor: Actor, attempt: AccessAttempt) -> None:
     """Unlock a username+IP before the cool-off ends (an administrator's decision), audited."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         locked = AccessAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
         if locked is None:
             raise ValidationFailed(_("This lockout has already ended."))

@@ -41,7 +41,7 @@ def staff_otp_enrolment_start(*, user: Any) -> Enrolment:
 
     Keeping it means reloading the page shows the same secret the user may already have scanned.
     """
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
         if device is None:
             device = TOTPDevice.objects.create(user=user, name=ENROLMENT_DEVICE_NAME, confirmed=False)
@@ -57,7 +57,7 @@ def staff_otp_enrolment_start(*, user: Any) -> Enrolment:
 
 def staff_otp_enrolment_confirm(*, user: Any, token: str) -> TOTPDevice | None:
     """Confirm the pending device with its first code; None when the code is wrong."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
         if device is None or not device.verify_token(token):
             return None
@@ -69,7 +69,7 @@ def staff_otp_enrolment_confirm(*, user: Any, token: str) -> TOTPDevice | None:
 
 def staff_otp_verify(*, user: Any, token: str) -> TOTPDevice | None:
     """The confirmed device that accepts this code (each code works once), or None."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"):
             if device.verify_token(token):
                 return device
@@ -78,7 +78,7 @@ def staff_otp_verify(*, user: Any, token: str) -> TOTPDevice | None:
 
 def staff_login_record(*, user: Any, ip_address: str) -> None:
     """Both factors passed: the login is recorded."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         audit_record(
             actor=_label(user),
             action="staff.login",
@@ -90,7 +90,7 @@ def staff_login_record(*, user: Any, ip_address: str) -> None:
 
 def staff_logout_everywhere(*, user: Any) -> int:
     """End every session of the user, on every device; returns the new epoch."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         StaffSessionEpoch.objects.get_or_create(user=user)
         StaffSessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
         epoch = StaffSessionEpoch.objects.values_list("epoch", flat=True).get(user=user)
@@ -101,7 +101,7 @@ def staff_logout_everywhere(*, user: Any) -> int:
 def staff_otp_reset(*, actor: Actor, user: Any) -> None:
     """An administrator removes a user's TOTP devices (a lost phone): the user enrols again at
     the next login, and their open sessions end."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         removed, _ = TOTPDevice.objects.filter(user=user).delete()
         StaffSessionEpoch.objects.get_or_create(user=user)
         StaffSessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
