@@ -48,7 +48,7 @@ def auth_lockout_release(*, actor: Actor, attempt: AccessAttempt) -> None:
     with transaction.atomic():
         locked = AccessAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
         if locked is None:
-            raise ValidationFailed(_("This lockout has already ended."))
+            raise ValidationFailed({}, _("This lockout has already ended."))
         audit_record(
             actor=actor.label,
             action="auth.unlock",

@@ -28,7 +28,7 @@ class StaffAdminSite(admin.AdminSite):
         target = request.GET.get("next") or reverse("admin:index")
         return HttpResponseRedirect(f"{reverse('staff:login')}?{urlencode({'next': target})}")
 
-    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:  # type: ignore[override]
         from apps.staff.views import logout_view
 
         return logout_view(request)

@@ -37,7 +37,7 @@ def _redirect(view: str, next_path: str, **extra: str) -> HttpResponseRedirect:
 
 def session_start(request: HttpRequest) -> None:
     """Stamp a freshly logged-in session with the user's epoch and the time."""
-    request.session[EPOCH_KEY] = staff_session_epoch(user_id=request.user.pk)
+    request.session[EPOCH_KEY] = staff_session_epoch(user_id=int(request.user.pk or 0))
     request.session[LAST_SEEN_KEY] = int(time.time())
 
 
@@ -60,7 +60,7 @@ class StaffSessionMiddleware:
         if path.startswith(GUARDED_PREFIXES) and not path.startswith(_open_paths()):
             if not (user.is_authenticated and user.is_staff):
                 return _redirect("staff:login", request.get_full_path())
-            if not user.is_verified():  # type: ignore[union-attr] # django-otp's OTPMiddleware adds it
+            if not user.is_verified():  # type: ignore[union-attr,attr-defined] # django-otp's OTPMiddleware adds it
                 return _redirect("staff:otp", request.get_full_path())
         return self.get_response(request)
 
@@ -70,6 +70,6 @@ class StaffSessionMiddleware:
         last_seen = request.session.get(LAST_SEEN_KEY)
         if last_seen is not None and time.time() - float(last_seen) > settings.STAFF_IDLE_TIMEOUT_SECONDS:
             return "idle"
-        if request.session.get(EPOCH_KEY, 0) != staff_session_epoch(user_id=request.user.pk):
+        if request.session.get(EPOCH_KEY, 0) != staff_session_epoch(user_id=int(request.user.pk or 0)):
             return "everywhere"
         return ""

@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline script or style
             ],
         },
     },
@@ -233,7 +234,6 @@ MIDDLEWARE[_auth + 1 : _auth + 1] = [
     "apps.staff.middleware.StaffSessionMiddleware",  # second factor, idle timeout, log out everywhere
 ]
 MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes last (STACK.md 6)
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP before any password check
     "django.contrib.auth.backends.ModelBackend",
