@@ -21,10 +21,30 @@ from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP address (AXES_CLIENT_IP_CALLABLE).
+
+    With no proxy (TRUSTED_PROXY_COUNT=0) it is the connection's address and X-Forwarded-For is
+    ignored: anyone can write that header. Behind N proxies that each append the address they
+    received from, the client is the N-th address from the right; entries further left were
+    written by the client and are not trusted.
+    """
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies][:45]
 
 
 def _credentials(username: str) -> dict[str, str]:

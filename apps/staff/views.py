@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -28,7 +27,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from apps.common.lockout import lockout_allows, lockout_failure, lockout_response, lockout_success
+from apps.common.lockout import client_ip, lockout_allows, lockout_failure, lockout_response, lockout_success
 from apps.staff.forms import OtpTokenForm, StaffLoginForm
 from apps.staff.middleware import session_start
 from apps.staff.selectors import staff_has_confirmed_device
@@ -108,7 +107,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session.cycle_key()  # a new session id once both factors passed
             lockout_success(request, username=username)
-            staff_login_record(user=user, ip_address=str(get_client_ip_address(request) or ""))
+            staff_login_record(user=user, ip_address=client_ip(request))
             return redirect(_next(request))
         form.add_error("otp_token", _("That code is not right. Codes change every 30 seconds; try the current one."))
         if lockout_failure(request, username=username):

@@ -252,19 +252,16 @@ AXES_FAILURE_LIMIT = env.int("LOCKOUT_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = (
-    False  # a password alone must not reset the count: apps/common/lockout.py resets after both factors
-)
+# A right password alone must not reset the count: apps/common/lockout.py resets after both factors.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "apps.common.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "otp_token", "csrfmiddlewaretoken"]
 AXES_ENABLE_ADMIN = False  # apps/audit/admin.py registers read-only pages with an audited unlock
-# The client IP: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the address they saw.
+# The client IP (apps/common/lockout.py client_ip): the connection's address, or behind
+# TRUSTED_PROXY_COUNT reverse proxies the address the outermost one saw, taken from the right of
+# X-Forwarded-For, so a client-set header cannot dodge the lock.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]  # a client-set X-Forwarded-For must not dodge the lock
+AXES_CLIENT_IP_CALLABLE = "apps.common.lockout.client_ip"
 # Content-Security-Policy (django-csp 4): no inline script or style without the request's nonce.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
