@@ -214,7 +214,7 @@ def test_an_administrator_unlocks_in_the_admin_and_the_unlock_is_audited(teller:
     User.objects.create_user("looker", password=PASSWORD, is_staff=True)
     client = Client()
     for _ in range(5):
-        _password_step(client, password="wrong")
+        _password_step(client, password="Wr0ng-Passw0rd")
     attempt = AccessAttempt.objects.get(username="teller1")
     action = {"action": "unlock", "_selected_action": [attempt.pk], "index": 0, "select_across": 0}
 
@@ -222,7 +222,12 @@ def test_an_administrator_unlocks_in_the_admin_and_the_unlock_is_audited(teller:
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
     assert _events("auth.unlock") == []
 
-    response = staff_client("boss").post("/admin/axes/accessattempt/", action)
+    boss = staff_client("boss")
+    page = boss.get(f"/admin/axes/accessattempt/{attempt.pk}/change/")
+    assert page.status_code == 200
+    assert "teller1" in page.content.decode()
+    assert "Wr0ng-Passw0rd" not in page.content.decode()  # the password is neither shown nor stored
+    response = boss.post("/admin/axes/accessattempt/", action)
     assert response.status_code == 302
     assert not AccessAttempt.objects.exists()
     [event] = _events("auth.unlock")
