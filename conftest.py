@@ -95,6 +95,14 @@ class ApiCaller:
 
 
 @pytest.fixture
+def staff_client(db: Any) -> Callable[..., Client]:
+    """`staff_client("admin")`: a session of that staff user past both factors (password, TOTP)."""
+    from tests.support import verified_staff_client
+
+    return verified_staff_client
+
+
+@pytest.fixture
 def make_api(db: Any) -> Callable[..., ApiCaller]:
     def make(scopes: list[str] | str = ALL_SCOPES, customer: Customer | None = None, name: str = "test") -> ApiCaller:
         scope_list = scopes.split() if isinstance(scopes, str) else list(scopes)

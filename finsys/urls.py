@@ -1,4 +1,4 @@
-"""Top-level routes: the API, the admin, health probes."""
+"""Top-level routes: the API, the staff login, the admin, health probes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("api/v1/", include("apps.api.urls")),
+    path("staff/", include("apps.staff.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -40,3 +40,26 @@ def balance(account: Any) -> Decimal:
     """The account's balance as the database holds it now."""
     account.refresh_from_db()
     return Decimal(account.balance)
+
+
+def verified_staff_client(user: Any) -> Any:
+    """A browser session of a staff user (instance or username) who passed both factors.
+
+    Every /staff/ and /admin/ page needs that; `Client.force_login` alone gives an unverified
+    session, which is sent to the TOTP step. The user gets a confirmed TOTP device if needed."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if isinstance(user, str):
+        user = get_user_model().objects.get(username=user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client

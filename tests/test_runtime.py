@@ -94,14 +94,24 @@ def test_production_mode_starts_with_its_keys_and_enforces_https() -> None:
     }
     probe = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+        "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG, "
+        "s.SESSION_COOKIE_HTTPONLY, s.X_FRAME_OPTIONS, s.SECURE_REFERRER_POLICY, s.SECURE_HSTS_SECONDS, "
+        "s.PASSWORD_HASHERS[0].rsplit('.', 1)[1], len(s.AUTH_PASSWORD_VALIDATORS), s.STAFF_IDLE_TIMEOUT_SECONDS, "
+        "'unsafe-inline' in repr(s.CONTENT_SECURITY_POLICY), 'csp.middleware.CSPMiddleware' in s.MIDDLEWARE, "
+        "s.MIDDLEWARE[-1], s.AUTHENTICATION_BACKENDS[0])"
     )
     script = f"import os; from finsys.settings import default_module; os.environ.setdefault('DJANGO_SETTINGS_MODULE', default_module()); {probe}"
     result = subprocess.run(
         [PYTHON, "-c", script], cwd=ROOT, env=_env(**keys), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "True", "False"]
+    assert result.stdout.split() == [
+        *["True", "True", "True", "False"],  # HTTPS redirect, secure cookies, no debug
+        *["True", "DENY", "same-origin", "31536000"],  # HttpOnly session cookie, framing, referrer, HSTS
+        *["Argon2PasswordHasher", "4", "900"],  # Argon2 first, Django's validators, 15 minutes idle
+        *["False", "True"],  # a CSP without unsafe-inline
+        *["axes.middleware.AxesMiddleware", "axes.backends.AxesStandaloneBackend"],  # STACK.md pitfall 6
+    ]
     deploy = subprocess.run(
         [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -111,6 +121,7 @@ def test_production_mode_starts_with_its_keys_and_enforces_https() -> None:
         timeout=60,
     )
     assert deploy.returncode == 0, deploy.stderr + deploy.stdout
+    assert "System check identified no issues" in deploy.stdout, deploy.stdout  # not even a silenced warning shown
 
 
 @pytest.mark.postgres

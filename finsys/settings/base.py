@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from finsys.settings import devkeys
 
@@ -82,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline script or style
             ],
         },
     },
@@ -219,6 +222,62 @@ OAUTH2_PROVIDER = {
         ]
     },
 }
+
+# --- Staff authentication, lockout, sessions, CSP (issue 3, staff-auth) --------------------------
+# Kept in one block so other changes to the lists above merge cleanly.
+# The admin site requires a verified second factor (apps/staff/admin_site.py).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "apps.staff.admin_site.StaffAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes", "csp", "apps.staff"]
+_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_auth + 1 : _auth + 1] = [
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
+    "apps.staff.middleware.StaffSessionMiddleware",  # second factor, idle timeout, log out everywhere
+]
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes last (STACK.md 6)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:home"
+STAFF_IDLE_TIMEOUT_SECONDS = env.int("STAFF_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)  # absolute cap on any session
+SESSION_COOKIE_HTTPONLY = True
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="finsys")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # never show a TOTP secret or its QR code in the admin
+# django-axes: 5 failures of one username (or API client id) from one IP lock it for 30 minutes,
+# counted from the fifth failure. The staff login, its TOTP step and the token endpoint share it;
+# the portal login must use it too (apps/common/lockout.py).
+AXES_FAILURE_LIMIT = env.int("LOCKOUT_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A right password alone must not reset the count: apps/common/lockout.py resets after both factors.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "apps.common.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "otp_token", "csrfmiddlewaretoken"]
+AXES_ENABLE_ADMIN = False  # apps/audit/admin.py registers read-only pages with an audited unlock
+# The client IP (apps/common/lockout.py client_ip): the connection's address, or behind
+# TRUSTED_PROXY_COUNT reverse proxies the address the outermost one saw, taken from the right of
+# X-Forwarded-For, so a client-set header cannot dodge the lock.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apps.common.lockout.client_ip"
+# Content-Security-Policy (django-csp 4): no inline script or style without the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# --- end of staff authentication block ------------------------------------------------------------
 
 # Resolved bearer tokens are cached per process this long: revocation takes effect this late.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)

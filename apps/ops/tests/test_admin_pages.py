@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -27,6 +26,7 @@ from apps.compliance.services import account_unfreeze_request
 from apps.customers.identity import mask_identifier
 from apps.customers.models import Customer, KycStatus
 from apps.transactions.models import EntryKind, JournalEntry, Posting
+from tests.support import verified_staff_client
 
 APPEND_ONLY = [JournalEntry, Posting, AuditEvent, IdempotencyRecord]
 
@@ -47,9 +47,7 @@ def bank(db: Any) -> None:
 
 
 def _login(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
+    return verified_staff_client(username)
 
 
 def _url(model: Any, view: str, *args: Any) -> str:

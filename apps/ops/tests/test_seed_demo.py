@@ -111,9 +111,33 @@ def test_demo_logins_prints_the_urls_and_every_staff_login() -> None:
     out = StringIO()
     call_command("demo_logins", "--host", "127.0.0.1", "--port", "8123", stdout=out)
     text = out.getvalue()
-    for url in ("/admin/", "/api/v1/docs/", "/healthz"):
+    for url in ("/staff/login/", "/admin/", "/api/v1/docs/", "/healthz"):
         assert f"http://127.0.0.1:8123{url}" in text
     assert settings.DEMO_PASSWORD in text
     for username in ("admin", "teller", "auditor"):
         assert username in text
     assert "create_api_client" in text
+    assert "QR code" in text  # how the first login enrols the second factor
+
+
+@pytest.mark.django_db
+def test_a_seeded_staff_user_logs_in_with_the_demo_password_and_enrols_a_second_factor() -> None:
+    import re
+    import time
+
+    from django.test import Client
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _seed("--customers", "3", "--transactions", "5")
+    client = Client()
+    response = client.post("/staff/login/", {"username": "operations", "password": settings.DEMO_PASSWORD})
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert re.search(r'src="data:image/svg\+xml;base64,', page)  # enrolment on first login
+    device = TOTPDevice.objects.get(user__username="operations")
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    assert client.post("/staff/otp/", {"otp_token": f"{totp.token():06d}"}).url == "/staff/"
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/admin/accounts/account/").status_code == 200

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         out("")
         out(f"finsys demo bank at {base}/")
         out("")
+        out(f"  Staff login           {base}/staff/login/   (password, then a TOTP code)")
         out(f"  Admin (back office)   {base}/admin/")
         out(f"  API docs (Swagger)    {base}/api/v1/docs/")
         out(f"  OpenAPI document      {base}/api/v1/schema/")
@@ -58,6 +59,10 @@ class Command(BaseCommand):
                 if user.is_superuser:
                     roles += " (superuser)"
                 out(f"  {user.username:<22}{roles}")
+            out("")
+            out("Staff log in with the password, then a six-digit code from an authenticator app (FreeOTP,")
+            out("Google or Microsoft Authenticator...). The first login shows a QR code to enrol the app.")
+            out(f"Sessions end after {settings.STAFF_IDLE_TIMEOUT_SECONDS // 60} minutes without activity.")
         out("")
         out("API: create a client (prints its id and secret once), get a token, call the API:")
         out(f'  {python} manage.py create_api_client demo --scopes "{API_SCOPES}"')

@@ -90,10 +90,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "common.view_idempotencyrecord",
         "auth.view_user",
         "auth.view_group",
+        "axes.view_accessattempt",
+        "axes.view_accesslog",
+        "otp_totp.view_totpdevice",
     ],
 }
-# The administrator group holds every permission of these apps (the `admin` user is also a superuser).
-ADMINISTRATOR_APPS = ["customers", "accounts", "transactions", "compliance", "audit", "api", "common", "auth"]
+# The administrator group holds every permission of these apps (the `admin` user is also a superuser):
+# with axes and otp_totp, unlocking a locked-out login and resetting a lost authenticator.
+ADMINISTRATOR_APPS = [
+    *["customers", "accounts", "transactions", "compliance", "audit", "api", "common", "auth"],
+    *["axes", "otp_totp"],
+]
 
 STAFF: list[tuple[str, str, str, str]] = [
     # username, group, first name, last name

@@ -1,0 +1,114 @@
+"""Staff authentication actions: TOTP enrolment and verification, logins, log out everywhere.
+
+Each writes its audit event in the same transaction. Sessions themselves (Django's login and
+logout) belong to the views; these functions change only the stored state.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.qr import write_qrcode_image
+
+from apps.audit.services import audit_record
+from apps.common.principals import Actor
+from apps.staff.models import StaffSessionEpoch
+
+ENROLMENT_DEVICE_NAME = "authenticator"
+
+
+def _label(user: Any) -> str:
+    return f"user:{user.get_username()}"
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What the enrolment page shows: a QR code (SVG data URI) and the same secret as text."""
+
+    device: TOTPDevice
+    qr_data_uri: str
+    secret: str
+
+
+def staff_otp_enrolment_start(*, user: Any) -> Enrolment:
+    """The user's unconfirmed TOTP device, made on first call and kept until confirmed.
+
+    Keeping it means reloading the page shows the same secret the user may already have scanned.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=ENROLMENT_DEVICE_NAME, confirmed=False)
+    svg = io.BytesIO()
+    write_qrcode_image(device.config_url, svg)
+    secret = base64.b32encode(device.bin_key).decode()
+    return Enrolment(
+        device=device,
+        qr_data_uri="data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode(),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    )
+
+
+def staff_otp_enrolment_confirm(*, user: Any, token: str) -> TOTPDevice | None:
+    """Confirm the pending device with its first code; None when the code is wrong."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None or not device.verify_token(token):
+            return None
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_record(actor=_label(user), action="staff.otp_enrolled", object_type="user", object_id=str(user.pk))
+        return device
+
+
+def staff_otp_verify(*, user: Any, token: str) -> TOTPDevice | None:
+    """The confirmed device that accepts this code (each code works once), or None."""
+    with transaction.atomic():
+        for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"):
+            if device.verify_token(token):
+                return device
+    return None
+
+
+def staff_login_record(*, user: Any, ip_address: str) -> None:
+    """Both factors passed: the login is recorded."""
+    with transaction.atomic():
+        audit_record(
+            actor=_label(user),
+            action="staff.login",
+            object_type="user",
+            object_id=str(user.pk),
+            detail={"ip_address": ip_address},
+        )
+
+
+def staff_logout_everywhere(*, user: Any) -> int:
+    """End every session of the user, on every device; returns the new epoch."""
+    with transaction.atomic():
+        StaffSessionEpoch.objects.get_or_create(user=user)
+        StaffSessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
+        epoch = StaffSessionEpoch.objects.values_list("epoch", flat=True).get(user=user)
+        audit_record(actor=_label(user), action="staff.logout_everywhere", object_type="user", object_id=str(user.pk))
+        return int(epoch)
+
+
+def staff_otp_reset(*, actor: Actor, user: Any) -> None:
+    """An administrator removes a user's TOTP devices (a lost phone): the user enrols again at
+    the next login, and their open sessions end."""
+    with transaction.atomic():
+        removed, _ = TOTPDevice.objects.filter(user=user).delete()
+        StaffSessionEpoch.objects.get_or_create(user=user)
+        StaffSessionEpoch.objects.filter(user=user).update(epoch=F("epoch") + 1)
+        audit_record(
+            actor=actor.label,
+            action="staff.otp_reset",
+            object_type="user",
+            object_id=str(user.pk),
+            detail={"username": user.get_username(), "devices_removed": removed},
+        )
