@@ -5,3 +5,10 @@ class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from apps.audit.auditlog import auditlog_register_models
+        from apps.audit.chains import register_audit_chain
+
+        register_audit_chain()
+        auditlog_register_models()
