@@ -86,6 +86,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BANK,
         "compliance.view_approval",
         "audit.view_auditevent",
+        "audit.view_auditcheckpoint",
+        "audit.verify_audit",
+        "auditlog.view_logentry",
         "api.view_apiclient",
         "common.view_idempotencyrecord",
         "auth.view_user",
@@ -93,7 +96,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 # The administrator group holds every permission of these apps (the `admin` user is also a superuser).
-ADMINISTRATOR_APPS = ["customers", "accounts", "transactions", "compliance", "audit", "api", "common", "auth"]
+ADMINISTRATOR_APPS = [
+    "customers", "accounts", "transactions", "compliance", "audit", "auditlog", "api", "common", "auth",
+]  # fmt: skip
 
 STAFF: list[tuple[str, str, str, str]] = [
     # username, group, first name, last name
