@@ -92,9 +92,10 @@ def test_every_finsys_model_is_tracked_except_append_only_and_technical_rows() -
     finsys_models = [m for c in apps.get_app_configs() if c.name.startswith("apps.") for m in c.get_models()]
     untracked = {m._meta.label_lower for m in finsys_models if not auditlog.contains(m)}
 
-    assert untracked == {
-        m._meta.label_lower for m in finsys_models if issubclass(m, AppendOnlyModel)
-    } | {"common.idempotencyrecord", "audit.chainhead"}
+    assert untracked == {m._meta.label_lower for m in finsys_models if issubclass(m, AppendOnlyModel)} | {
+        "common.idempotencyrecord",
+        "audit.chainhead",
+    }
     assert {"transactions.journalentry", "transactions.posting", "audit.auditevent"} <= untracked
     for label in ("auth.user", "auth.group", "oauth2_provider.application", "accounts.hold", "compliance.approval"):
         assert auditlog.contains(apps.get_model(label)), label
