@@ -67,6 +67,24 @@ def test_a_staff_change_in_the_admin_is_logged_with_the_user_and_the_connection_
     assert update.changes["kyc_status"] == [KycStatus.PENDING, KycStatus.VERIFIED]
 
 
+def test_an_api_change_is_logged_with_the_client_address_and_masked_personal_data(api: ApiCaller) -> None:
+    from auditlog.context import auditlog_value
+
+    from apps.api.tests.test_customers_api import individual
+
+    response = api.post("/api/v1/customers/", individual())
+
+    assert response.status_code == 201, response.content
+    customer = Customer.objects.get(public_id=response.json()["id"])
+    created = _entries(customer).get(action=LogEntry.Action.CREATE)
+    assert created.remote_addr == "127.0.0.1"
+    assert created.actor is None  # the API client is named by the audit event of the same transaction
+    assert created.changes["phone"] == ["None", MASK]
+    assert "+8613800138000" not in str(created.changes)
+    with pytest.raises(LookupError):
+        auditlog_value.get()  # nothing of the request is left for the next one on this thread
+
+
 def test_money_movements_write_no_auditlog_rows(api: ApiCaller, make_account: Callable[..., Account]) -> None:
     source, target = make_account(balance="100.00"), make_account()
     before = LogEntry.objects.count()

@@ -370,3 +370,16 @@ def test_rows_younger_than_the_grace_period_may_wait_for_the_sealer(bank: list[A
 
     assert result.ok
     assert all(report.links == 0 for report in result.chains)
+
+
+def test_a_malformed_audit_key_is_a_one_line_refusal_and_signs_nothing(bank: list[Account]) -> None:
+    with override_settings(AUDIT_SIGNING_KEY="not-a-key"), pytest.raises(CommandError) as failure:
+        call_command("audit_checkpoint", stdout=StringIO())
+    assert failure.value.returncode == 2
+    assert "AUDIT_SIGNING_KEY" in str(failure.value)
+    assert not AuditCheckpoint.objects.exists()
+
+    with override_settings(AUDIT_TRUSTED_PUBLIC_KEYS=["short"]), pytest.raises(CommandError) as failure:
+        call_command("verify_audit", stdout=StringIO())
+    assert failure.value.returncode == 2
+    assert "AUDIT_TRUSTED_PUBLIC_KEYS" in str(failure.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.services import AuditChainBroken, checkpoint_create
@@ -17,6 +18,8 @@ class Command(BaseCommand):
             created = checkpoint_create(actor="system:audit_checkpoint")
         except AuditChainBroken as refusal:
             raise CommandError(str(refusal.message), returncode=1) from refusal
+        except ImproperlyConfigured as problem:  # no or a malformed AUDIT_SIGNING_KEY
+            raise CommandError(f"no checkpoint signed: {problem}", returncode=2) from problem
         if not created:
             self.stdout.write("nothing to sign: both chains are empty")
         for checkpoint in created:

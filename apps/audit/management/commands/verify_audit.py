@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.audit.services import audit_verify
@@ -23,7 +24,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = audit_verify(actor="system:verify_audit", seal=not options["no_seal"])
+        try:
+            result = audit_verify(actor="system:verify_audit", seal=not options["no_seal"])
+        except ImproperlyConfigured as problem:  # a malformed audit key setting
+            raise CommandError(f"audit verification impossible: {problem}", returncode=2) from problem
         if not result.ok:
             more = f" (and {len(result.problems) - 1} more problems)" if len(result.problems) > 1 else ""
             raise CommandError(f"audit verification failed: {result.first_problem}{more}", returncode=1)
