@@ -209,6 +209,13 @@ def _forge_checkpoint() -> tuple[str, str, int, int | None]:
     return ProblemKind.SIGNATURE_BAD, "ledger", checkpoint.seq, _head("ledger", checkpoint.seq)
 
 
+def _alter_checkpoint_head() -> tuple[str, str, int, int | None]:
+    """Point a genuinely signed checkpoint at another head: its signature no longer matches."""
+    checkpoint = AuditCheckpoint.objects.get(chain="audit")
+    raw("UPDATE audit_auditcheckpoint SET head_hash = %s WHERE id = %s", ["e" * 64, checkpoint.pk])
+    return ProblemKind.SIGNATURE_BAD, "audit", checkpoint.seq, _head("audit", checkpoint.seq)
+
+
 def _truncate_ledger_tail() -> tuple[str, str, int, int | None]:
     """Remove the newest entry and its link: the chain alone looks whole, the checkpoint does not."""
     last = ChainLink.objects.filter(chain="ledger").order_by("-seq").first()
@@ -227,6 +234,7 @@ TAMPERS = {
     "audit event deleted": _delete_audit_event,
     "ledger rows reordered": _reorder_ledger_links,
     "checkpoint forged": _forge_checkpoint,
+    "checkpoint head altered": _alter_checkpoint_head,
     "ledger tail cut off": _truncate_ledger_tail,
 }
 
