@@ -59,13 +59,20 @@ def chain_seal(*, chain: str, full: bool = False, batch: int = SEAL_BATCH) -> in
     `full=True` looks at every row and seals such stragglers too (checkpoints and verification
     do, and the hourly task). A late row is sealed at the end of the chain, never skipped.
     """
+    return _seal_batch(chain=chain, after_id=None if full else -1, batch=batch)[0]
+
+
+def _seal_batch(*, chain: str, after_id: int | None, batch: int) -> tuple[int, int]:
+    """Seal one batch of ids above `after_id` (-1: above the horizon; None: all); return how
+    many were sealed and the highest id looked at."""
     source = chain_source(chain)
     ChainHead.objects.get_or_create(chain=chain)
     with transaction.atomic(durable=True):
         head = ChainHead.objects.select_for_update().get(chain=chain)
         now = timezone.now()
         manager = source.model._default_manager
-        unlinked = manager.filter(pk__gt=0 if full else head.horizon_id).filter(
+        start = head.horizon_id if after_id == -1 else (after_id or 0)
+        unlinked = manager.filter(pk__gt=start).filter(
             ~Exists(ChainLink.objects.filter(chain=chain, object_id=OuterRef("pk")))
         )
         ids = list(unlinked.order_by("pk").values_list("pk", flat=True)[:batch])
@@ -88,7 +95,9 @@ def chain_seal(*, chain: str, full: bool = False, batch: int = SEAL_BATCH) -> in
             )
             head.seq, head.head_hash = seq, row_hash
         ChainLink.objects.bulk_create(links)
-        if len(ids) < batch:  # caught up: the horizon may move to what was visible a lookback ago
+        # Caught up from the horizon (or below it): the horizon may move to what was visible a
+        # lookback ago. Not after a batch that started higher: rows below it were not looked at.
+        if len(ids) < batch and start <= head.horizon_id:
             lookback = dt.timedelta(seconds=settings.AUDIT_SEAL_LOOKBACK_SECONDS)
             if head.candidate_at is None or head.candidate_at <= now - lookback:
                 if head.candidate_at is not None:
@@ -96,19 +105,25 @@ def chain_seal(*, chain: str, full: bool = False, batch: int = SEAL_BATCH) -> in
                 head.candidate_id = manager.aggregate(top=Max("pk"))["top"] or 0
                 head.candidate_at = now
         head.save()
-    return len(ids)
+    return len(ids), ids[-1] if ids else start
 
 
 def chains_seal(*, full: bool = False) -> dict[str, int]:
-    """Seal every registered chain until nothing is left; how many rows each got."""
+    """Seal every registered chain until nothing is left; how many rows each got.
+
+    Each batch continues after the last id of the one before, so sealing a large backlog (the
+    first deployment on an existing ledger, a restore) reads every row once, not once per batch.
+    """
     sealed: dict[str, int] = {}
     for source in chain_sources():
         sealed[source.name] = 0
+        after: int | None = None if full else -1
         while True:
-            count = chain_seal(chain=source.name, full=full)
+            count, last = _seal_batch(chain=source.name, after_id=after, batch=SEAL_BATCH)
             sealed[source.name] += count
             if count < SEAL_BATCH:
                 break
+            after = last
     return sealed
 
 

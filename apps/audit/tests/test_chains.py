@@ -391,3 +391,18 @@ def test_a_malformed_audit_key_is_a_one_line_refusal_and_signs_nothing(bank: lis
         call_command("verify_audit", stdout=StringIO())
     assert failure.value.returncode == 2
     assert "AUDIT_TRUSTED_PUBLIC_KEYS" in str(failure.value)
+
+
+def test_a_backlog_is_sealed_in_batches_each_continuing_where_the_last_stopped(
+    bank: list[Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("apps.audit.services.SEAL_BATCH", 2)
+    for n in range(5):
+        audit_record(actor="user:alice", action="backlog", detail={"n": n})
+
+    sealed = chains_seal()
+
+    assert sealed == {"audit": AuditEvent.objects.count(), "ledger": JournalEntry.objects.count()}
+    links = list(ChainLink.objects.filter(chain="audit").order_by("seq").values_list("object_id", flat=True))
+    assert links == sorted(AuditEvent.objects.values_list("pk", flat=True))
+    call_command("verify_audit", stdout=StringIO())
