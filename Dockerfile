@@ -3,7 +3,7 @@
 # and migrations before a release:
 #   docker run --env-file finsys.env IMAGE python manage.py migrate --noinput
 # It starts in production mode and refuses to start without SECRET_KEY, FIELD_ENCRYPTION_KEYS,
-# BLIND_INDEX_KEY and DATABASE_URL (see README.md, "Production"); nothing secret is baked in.
+# BLIND_INDEX_KEY, AUDIT_SIGNING_KEY and DATABASE_URL (see README.md, "Production"); nothing secret is baked in.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,6 +28,7 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only-not-a-real-key-0123456789abcdefghijklmnopqrstuvwxyz \
     FIELD_ENCRYPTION_KEYS=k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     BLIND_INDEX_KEY=collectstatic-only \
+    AUDIT_SIGNING_KEY=collectstatic-only \
     DATABASE_URL=postgres://collectstatic@127.0.0.1:1/none \
     python manage.py collectstatic --noinput
 

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 from finsys.settings import default_module
 
@@ -19,5 +20,21 @@ app.conf.beat_schedule = {
     "purge-expired-idempotency-keys": {
         "task": "apps.common.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
+    },
+    # Hash-chain new audit events and journal entries (docs/audit.md); hourly, also late rows.
+    "seal-audit-chains": {
+        "task": "apps.audit.tasks.seal_audit_chains",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    "seal-audit-chains-full": {
+        "task": "apps.audit.tasks.seal_audit_chains",
+        "schedule": 3600.0,
+        "kwargs": {"full": True},
+    },
+    # Sign both chain heads once a day (UTC).
+    "create-audit-checkpoint": {
+        "task": "apps.audit.tasks.create_audit_checkpoint",
+        "schedule": crontab(minute=5, hour=0),
     },
 }

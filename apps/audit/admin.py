@@ -1,18 +1,27 @@
-"""Audit events in the admin: append-only, so only listed, searched, filtered and shown.
-Lockouts (django-axes) are shown here too, with an audited unlock."""
+"""Audit in the admin: events and checkpoints are append-only, so only listed and shown; the
+"Verify audit chains" page (auditors and superusers) runs verify_audit and shows its answer.
+Lockouts (django-axes) are shown here too, with an audited unlock. A small page until the staff
+back office exists."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.models import AuditEvent
-from apps.audit.services import auth_lockout_release
+from apps.audit.models import AuditCheckpoint, AuditEvent
+from apps.audit.services import audit_verify, auth_lockout_release
 from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
+
+VERIFY_PERMISSION = "audit.verify_audit"
 
 
 @admin.register(AuditEvent)
@@ -64,3 +73,29 @@ class AccessLogAdmin(ReadOnlyModelAdmin):
     search_fields = ["username", "ip_address"]
     date_hierarchy = "attempt_time"
     fields = ["username", "ip_address", "user_agent", "path_info", "attempt_time", "logout_time"]
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyModelAdmin):
+    list_display = ["signed_at", "chain", "day", "seq", "head_hash", "key_id", "created_by"]
+    list_filter = ["chain"]
+    date_hierarchy = "signed_at"
+    fields = ["chain", "day", "seq", "head_hash", "signed_at", "key_id", "public_key", "signature", "created_by"]
+    change_list_template = "admin/audit/auditcheckpoint/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="audit_verify")
+        return [verify, *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        """GET shows the button, POST runs the verification (it seals first and is audited)."""
+        if not request.user.has_perm(VERIFY_PERMISSION):
+            raise PermissionDenied
+        context: dict[str, Any] = {**self.admin_site.each_context(request), "opts": self.opts, "result": None}
+        if request.method == "POST":
+            context["result"] = audit_verify(actor=f"user:{request.user.get_username()}")
+        return TemplateResponse(request, "admin/audit/verify.html", context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {**(extra_context or {}), "may_verify": request.user.has_perm(VERIFY_PERMISSION)}
+        return super().changelist_view(request, extra)

@@ -29,6 +29,10 @@ SECRET_KEY = _key("SECRET_KEY")
 FIELD_ENCRYPTION_KEYS = _key("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = _key("BLIND_INDEX_KEY")
 DEMO_PASSWORD = _key("DEMO_PASSWORD")
+# Audit checkpoints: Ed25519 private key (base64 of 32 raw bytes), and the public keys of the
+# keys it replaced, so older checkpoints still verify (docs/audit.md).
+AUDIT_SIGNING_KEY = _key("AUDIT_SIGNING_KEY")
+AUDIT_TRUSTED_PUBLIC_KEYS = env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[])
 
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -46,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "auditlog",
     "apps.common",
     "apps.audit",
     "apps.customers",
@@ -68,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.audit.middleware.AuditlogMiddleware",
 ]
 
 ROOT_URLCONF = "finsys.urls"
@@ -285,6 +291,13 @@ API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
 # Business settings.
 FINSYS_APPROVAL_TTL_HOURS = env.int("FINSYS_APPROVAL_TTL_HOURS", default=72)
 FINSYS_IDEMPOTENCY_TTL_HOURS = env.int("FINSYS_IDEMPOTENCY_TTL_HOURS", default=48)
+
+# Audit chains (docs/audit.md): the sealer's fast pass finds rows committed up to this long
+# after they were numbered; verify_audit reports rows unsealed for longer than the grace.
+AUDIT_SEAL_LOOKBACK_SECONDS = env.int("AUDIT_SEAL_LOOKBACK_SECONDS", default=60)
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=300)
+# django-auditlog: model changes with before/after, registered and masked in apps/audit/auditlog.py.
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 LOGGING = {
     "version": 1,

@@ -86,6 +86,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_BANK,
         "compliance.view_approval",
         "audit.view_auditevent",
+        "audit.view_auditcheckpoint",
+        "audit.verify_audit",
+        "auditlog.view_logentry",
         "api.view_apiclient",
         "common.view_idempotencyrecord",
         "auth.view_user",
@@ -98,7 +101,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # The administrator group holds every permission of these apps (the `admin` user is also a superuser):
 # with axes and otp_totp, unlocking a locked-out login and resetting a lost authenticator.
 ADMINISTRATOR_APPS = [
-    *["customers", "accounts", "transactions", "compliance", "audit", "api", "common", "auth"],
+    *["customers", "accounts", "transactions", "compliance", "audit", "auditlog", "api", "common", "auth"],
     *["axes", "otp_totp"],
 ]
 
