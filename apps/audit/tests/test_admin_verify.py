@@ -12,6 +12,7 @@ from apps.accounts.models import Account
 from apps.audit.models import AuditEvent
 from apps.audit.services import chains_seal
 from apps.audit.tests.tampering import raw
+from tests.support import verified_staff_client
 
 VERIFY = reverse("admin:audit_verify")
 
@@ -20,9 +21,7 @@ def _staff(username: str, *permissions: str) -> Client:
     user = User.objects.create_user(username, password="pw", is_staff=True)
     for codename in permissions:
         user.user_permissions.add(Permission.objects.get(codename=codename))
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_staff_client(user)
 
 
 def test_an_auditor_verifies_the_chains_from_the_admin(make_account: Callable[..., Account]) -> None:

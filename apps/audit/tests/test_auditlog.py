@@ -12,7 +12,6 @@ from auditlog.registry import auditlog
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import Account
@@ -20,6 +19,7 @@ from apps.audit.auditlog import MASK
 from apps.common.models import AppendOnlyModel
 from apps.customers.models import Customer, KycStatus
 from conftest import ApiCaller
+from tests.support import verified_staff_client
 
 
 def _entries(obj: Any) -> Any:
@@ -49,8 +49,8 @@ def test_a_staff_change_in_the_admin_is_logged_with_the_user_and_the_connection_
 ) -> None:
     customer = make_customer(verified=False)
     staff = User.objects.create_superuser("supervisor", "s@example.com", "pw")
-    client = Client(REMOTE_ADDR="10.1.2.3")
-    client.force_login(staff)
+    client = verified_staff_client(staff)
+    client.defaults["REMOTE_ADDR"] = "10.1.2.3"
 
     response = client.post(
         reverse("admin:customers_customer_changelist"),
