@@ -27,6 +27,10 @@ SECRET_KEY = _key("SECRET_KEY")
 FIELD_ENCRYPTION_KEYS = _key("FIELD_ENCRYPTION_KEYS")
 BLIND_INDEX_KEY = _key("BLIND_INDEX_KEY")
 DEMO_PASSWORD = _key("DEMO_PASSWORD")
+# Backups: base64 32-byte AES keys, comma-separated; the first encrypts, all decrypt (rotation).
+BACKUP_ENCRYPTION_KEY = _key("BACKUP_ENCRYPTION_KEY")
+# Masked exports: HMAC-SHA256 key of the pseudonyms (stable across exports while the key stays).
+EXPORT_PSEUDONYM_KEY = _key("EXPORT_PSEUDONYM_KEY")
 
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -226,6 +230,12 @@ API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
 # Business settings.
 FINSYS_APPROVAL_TTL_HOURS = env.int("FINSYS_APPROVAL_TTL_HOURS", default=72)
 FINSYS_IDEMPOTENCY_TTL_HOURS = env.int("FINSYS_IDEMPOTENCY_TTL_HOURS", default=48)
+
+# Retention (days) per kind of record; purge_expired_data deletes only what is past these.
+# Ledger rows and audit events have no setting: they are never purged.
+FINSYS_RETENTION_DAYS_SESSIONS = env.int("FINSYS_RETENTION_DAYS_SESSIONS", default=0)
+FINSYS_RETENTION_DAYS_OAUTH_TOKENS = env.int("FINSYS_RETENTION_DAYS_OAUTH_TOKENS", default=30)
+FINSYS_RETENTION_DAYS_REJECTED_KYC = env.int("FINSYS_RETENTION_DAYS_REJECTED_KYC", default=1825)
 
 LOGGING = {
     "version": 1,

@@ -20,6 +20,8 @@ def _generate() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DEMO_PASSWORD": "demo-" + secrets.token_urlsafe(9),
+        "BACKUP_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "EXPORT_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

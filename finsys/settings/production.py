@@ -3,12 +3,13 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from finsys.settings.base import *
-from finsys.settings.base import BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, SECRET_KEY, env
+from finsys.settings.base import BACKUP_ENCRYPTION_KEY, BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, SECRET_KEY, env
 
 _required = {
     "SECRET_KEY": SECRET_KEY,
     "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEYS,
     "BLIND_INDEX_KEY": BLIND_INDEX_KEY,
+    "BACKUP_ENCRYPTION_KEY": BACKUP_ENCRYPTION_KEY,
     "DATABASE_URL": env.str("DATABASE_URL", default=""),
 }
 _missing = sorted(name for name, value in _required.items() if not value)
