@@ -20,4 +20,9 @@ app.conf.beat_schedule = {
         "task": "apps.common.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
+    # Retention (docs/data-governance.md): sessions, OAuth2 tokens, rejected applicants' personal data.
+    "purge-expired-data": {
+        "task": "apps.ops.tasks.purge_expired_data",
+        "schedule": 86400.0,
+    },
 }
