@@ -13,10 +13,11 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from apps.audit.models import AuditEvent
+from apps.common.errors import PermissionDenied
 from apps.common.models import IdempotencyRecord
-from apps.common.principals import SYSTEM_ACTOR
+from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.customers.models import Customer
-from apps.customers.services import PURGED_NAME, customer_decide_kyc
+from apps.customers.services import PURGED_NAME, customer_decide_kyc, customers_purge_rejected_pii
 from apps.ops.tasks import purge_expired_data
 from tests.support import ledger_state
 
@@ -148,3 +149,11 @@ def test_the_purge_is_scheduled_daily():
 
     entries = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert entries["apps.ops.tasks.purge_expired_data"] == 86400.0
+
+
+def test_a_customer_bound_principal_may_not_purge_personal_data(bank):
+    before = _everything()
+    customer_bound = Actor(label="client:1", channel=Channel.API, customer_id=bank["old"].pk)
+    with pytest.raises(PermissionDenied, match="Only the bank purges personal data"):
+        customers_purge_rejected_pii(actor=customer_bound, decided_before=timezone.now())
+    assert _everything() == before
