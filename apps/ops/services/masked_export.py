@@ -180,7 +180,7 @@ def _accounts(pseudonym: Pseudonymiser) -> Iterator[list[str]]:
 
 
 def _transactions(pseudonym: Pseudonymiser) -> Iterator[list[str]]:
-    rows = Posting.objects.order_by("entry_id", "pk").values_list(
+    rows = Posting.objects.order_by("pk").values_list(
         "entry__public_id",
         "entry__kind",
         "entry__channel",

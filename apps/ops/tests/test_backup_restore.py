@@ -232,6 +232,11 @@ def test_restore_refuses_damage_before_touching_the_database(make_account, tmp_p
     sealed = io.BytesIO()
     key = parse_backup_keys(settings.BACKUP_ENCRYPTION_KEY)[0]
     encrypt_stream(io.BytesIO(secrets.token_bytes(5000)), sealed, key=key, metadata={"engine": connection.vendor})
+    good = tmp_path / "good.fbk"
+    good.write_bytes(sealed.getvalue())
+    out = io.StringIO()
+    call_command("restore", "--verify-only", str(good), stdout=out)
+    assert f"backup ok: {good} ({connection.vendor}" in out.getvalue()
     damaged = tmp_path / "damaged.fbk"
     damaged.write_bytes(sealed.getvalue()[:-1] + b"\x00")
     with pytest.raises(CommandError, match="restore refused: backup file is damaged or was altered"):
