@@ -59,7 +59,8 @@ def test_round_trip_of_any_size_in_small_chunks(small_chunks, size):
     spec = _key_spec()
     plain = secrets.token_bytes(size)
     sealed = _seal(plain, spec)
-    assert plain not in sealed or size == 0
+    if size >= 16:  # a byte or two of plaintext may appear in any random ciphertext by chance
+        assert plain not in sealed
     assert _open(sealed, spec) == plain
     assert len(_chunk_offsets(sealed)) == max(1, -(-size // 64))
 
