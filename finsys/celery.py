@@ -37,4 +37,9 @@ app.conf.beat_schedule = {
         "task": "apps.audit.tasks.create_audit_checkpoint",
         "schedule": crontab(minute=5, hour=0),
     },
+    # Retention (docs/data-governance.md): sessions, OAuth2 tokens, rejected applicants' personal data.
+    "purge-expired-data": {
+        "task": "apps.ops.tasks.purge_expired_data",
+        "schedule": 86400.0,
+    },
 }

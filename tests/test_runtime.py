@@ -80,7 +80,14 @@ def test_production_mode_refuses_to_start_without_its_keys() -> None:
     )
     assert result.returncode != 0
     assert "refuses to start without" in result.stderr
-    for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_SIGNING_KEY", "DATABASE_URL"):
+    for name in (
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "BLIND_INDEX_KEY",
+        "AUDIT_SIGNING_KEY",
+        "BACKUP_ENCRYPTION_KEY",
+        "DATABASE_URL",
+    ):
         assert name in result.stderr
 
 
@@ -91,6 +98,7 @@ def test_production_mode_starts_with_its_keys_and_enforces_https() -> None:
         "FIELD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BACKUP_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
     }
     probe = (

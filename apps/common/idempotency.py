@@ -98,9 +98,15 @@ def run_idempotent(
     raise RuntimeError("idempotency record kept disappearing")  # pragma: no cover
 
 
-def idempotency_purge_expired(*, now: Any = None) -> int:
-    """Delete records older than FINSYS_IDEMPOTENCY_TTL_HOURS (at least 24 h, per API.md)."""
+def idempotency_purge_expired(*, now: Any = None, dry_run: bool = False) -> int:
+    """Delete records older than FINSYS_IDEMPOTENCY_TTL_HOURS (at least 24 h, per API.md).
+
+    Returns how many were deleted, or with `dry_run` how many would be.
+    """
     hours = max(24, settings.FINSYS_IDEMPOTENCY_TTL_HOURS)
     cutoff = (now or timezone.now()) - timedelta(hours=hours)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    if dry_run:
+        return expired.count()
+    deleted, _ = expired.delete()
     return deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db.models import Q, QuerySet
@@ -9,7 +10,7 @@ from django.db.models import Q, QuerySet
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
 from apps.customers.identity import national_id_digest
-from apps.customers.models import Customer
+from apps.customers.models import Customer, KycStatus
 
 
 def customers_visible_to(actor: Actor) -> QuerySet[Customer]:
@@ -36,3 +37,17 @@ def customer_search(*, actor: Actor, text: str = "") -> QuerySet[Customer]:
             Q(full_name__icontains=text) | Q(email__iexact=text) | Q(national_id_index=national_id_digest(text))
         )
     return qs.order_by("-id")
+
+
+def customers_rejected_pii_due(*, decided_before: dt.datetime) -> QuerySet[Customer]:
+    """Rejected applicants whose personal data is past retention and may be purged.
+
+    Rejected before `decided_before`, never given an account or an API client (a customer the
+    bank did business with keeps its KYC record), and not purged yet (blind index still set).
+    """
+    return (
+        Customer.objects.filter(kyc_status=KycStatus.REJECTED, kyc_decided_at__lt=decided_before)
+        .exclude(national_id_index="")
+        .filter(accounts__isnull=True, api_clients__isnull=True)
+        .order_by("pk")
+    )

@@ -23,6 +23,7 @@ from apps.customers.identity import (
     validate_national_id,
 )
 from apps.customers.models import Customer, CustomerKind, KycStatus
+from apps.customers.selectors import customers_rejected_pii_due
 
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
 
@@ -133,3 +134,38 @@ def customer_record_pii_views(*, actor: Actor, customers: list[Customer]) -> Non
         object_type="customer",
         object_ids=[str(customer.public_id) for customer in customers],
     )
+
+
+PURGED_NAME = "(personal data purged)"
+
+
+def customers_purge_rejected_pii(*, actor: Actor, decided_before: dt.datetime, limit: int = 500) -> list[str]:
+    """Erase the personal data of up to `limit` rejected applicants past retention; returns their public ids.
+
+    The customer row stays (its id, kind, country, KYC decision and dates), so audit events and
+    reports that name it still resolve; the encrypted fields, the blind index, the e-mail, the
+    name and the KYC note are blanked. The ciphertext is gone, not just unreadable.
+    """
+    require_bank(actor, _("Only the bank purges personal data."))
+    with transaction.atomic():
+        due = list(
+            customers_rejected_pii_due(decided_before=decided_before)
+            .select_for_update(of=("self",))
+            .values_list("pk", "public_id")[:limit]
+        )
+        if not due:
+            return []
+        Customer.objects.filter(pk__in=[pk for pk, _public in due]).update(
+            full_name=PURGED_NAME,
+            email="",
+            national_id="",
+            national_id_index="",
+            phone="",
+            address="",
+            date_of_birth="",
+            kyc_note="",
+            updated_at=timezone.now(),
+        )
+        public_ids = [str(public_id) for _pk, public_id in due]
+        audit_record_many(actor=actor.label, action="customer.pii_purge", object_type="customer", object_ids=public_ids)
+    return public_ids

@@ -33,11 +33,22 @@ class LedgerReport:
         )
 
 
+_STORED_PLACES = Decimal("0.0001")  # MoneyAmountField: NUMERIC(20, 4)
+
+
+def _exact(total: Decimal | None) -> Decimal:
+    """A SUM back at the column's scale. PostgreSQL sums NUMERIC exactly (a no-op there); SQLite
+    sums in floating point and Django hands aggregates back unrounded (0.0699999999895226 for
+    0.07), which would report a correct balance as wrong."""
+    return (total or Decimal(0)).quantize(_STORED_PLACES)
+
+
 def ledger_check() -> LedgerReport:
     report = LedgerReport()
     report.entries = JournalEntry.objects.count()
     for row in Posting.objects.values("entry__public_id", "currency").annotate(total=Sum("amount")).exclude(total=0):
-        report.unbalanced_entries.append(f"{row['entry__public_id']} {row['currency']} off by {row['total']}")
+        if _exact(row["total"]) != 0:  # SQLite: a float sum a hair off zero is zero
+            report.unbalanced_entries.append(f"{row['entry__public_id']} {row['currency']} off by {row['total']}")
     short = JournalEntry.objects.annotate(n=Count("postings")).filter(n__lt=2).values_list("public_id", "n")
     for public_id, count in short:
         report.short_entries.append(f"{public_id} has {count} posting(s)")
@@ -55,10 +66,10 @@ def ledger_check() -> LedgerReport:
     )
     for account in Account.objects.only("number", "balance", "available").iterator(chunk_size=5000):
         report.accounts += 1
-        expected = sums.get(account.pk) or Decimal(0)
+        expected = _exact(sums.get(account.pk))
         if account.balance != expected:
             report.balance_mismatches.append(f"{account.number}: cached {account.balance}, postings {expected}")
-        expected_available = expected - (held.get(account.pk) or Decimal(0))
+        expected_available = expected - _exact(held.get(account.pk))
         if account.available != expected_available:
             report.available_mismatches.append(
                 f"{account.number}: cached available {account.available}, expected {expected_available}"

@@ -33,6 +33,10 @@ DEMO_PASSWORD = _key("DEMO_PASSWORD")
 # keys it replaced, so older checkpoints still verify (docs/audit.md).
 AUDIT_SIGNING_KEY = _key("AUDIT_SIGNING_KEY")
 AUDIT_TRUSTED_PUBLIC_KEYS = env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[])
+# Backups: base64 32-byte AES keys, comma-separated; the first encrypts, all decrypt (rotation).
+BACKUP_ENCRYPTION_KEY = _key("BACKUP_ENCRYPTION_KEY")
+# Masked exports: HMAC-SHA256 key of the pseudonyms (stable across exports while the key stays).
+EXPORT_PSEUDONYM_KEY = _key("EXPORT_PSEUDONYM_KEY")
 
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -298,6 +302,11 @@ AUDIT_SEAL_LOOKBACK_SECONDS = env.int("AUDIT_SEAL_LOOKBACK_SECONDS", default=60)
 AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=300)
 # django-auditlog: model changes with before/after, registered and masked in apps/audit/auditlog.py.
 AUDITLOG_DISABLE_REMOTE_ADDR = False
+# Retention (days) per kind of record; purge_expired_data deletes only what is past these.
+# Ledger rows and audit events have no setting: they are never purged.
+FINSYS_RETENTION_DAYS_SESSIONS = env.int("FINSYS_RETENTION_DAYS_SESSIONS", default=0)
+FINSYS_RETENTION_DAYS_OAUTH_TOKENS = env.int("FINSYS_RETENTION_DAYS_OAUTH_TOKENS", default=30)
+FINSYS_RETENTION_DAYS_REJECTED_KYC = env.int("FINSYS_RETENTION_DAYS_REJECTED_KYC", default=1825)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,8 @@ def _generate() -> dict[str, str]:
         "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DEMO_PASSWORD": "demo-" + secrets.token_urlsafe(9),
         "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BACKUP_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "EXPORT_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

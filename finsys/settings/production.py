@@ -3,13 +3,21 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from finsys.settings.base import *
-from finsys.settings.base import AUDIT_SIGNING_KEY, BLIND_INDEX_KEY, FIELD_ENCRYPTION_KEYS, SECRET_KEY, env
+from finsys.settings.base import (
+    AUDIT_SIGNING_KEY,
+    BACKUP_ENCRYPTION_KEY,
+    BLIND_INDEX_KEY,
+    FIELD_ENCRYPTION_KEYS,
+    SECRET_KEY,
+    env,
+)
 
 _required = {
     "SECRET_KEY": SECRET_KEY,
     "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEYS,
     "BLIND_INDEX_KEY": BLIND_INDEX_KEY,
     "AUDIT_SIGNING_KEY": AUDIT_SIGNING_KEY,
+    "BACKUP_ENCRYPTION_KEY": BACKUP_ENCRYPTION_KEY,
     "DATABASE_URL": env.str("DATABASE_URL", default=""),
 }
 _missing = sorted(name for name, value in _required.items() if not value)

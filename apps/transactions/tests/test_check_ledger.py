@@ -21,7 +21,7 @@ from apps.accounts.services import hold_create
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.transactions.models import EntryKind, JournalEntry, Posting
-from apps.transactions.services import transfer_create
+from apps.transactions.services import transfer_create, withdrawal_create
 
 
 def _check() -> tuple[str, str]:
@@ -186,3 +186,14 @@ def test_manage_py_check_ledger_exits_non_zero_with_a_one_line_reason_when_a_bal
     last_line = tampered.stderr.strip().splitlines()[-1]
     assert last_line == "CommandError: ledger check failed: 1 accounts whose balance differs from their postings"
     assert bank["alice"].number in tampered.stderr
+
+
+def test_balances_whose_sum_is_inexact_in_floating_point_still_pass(make_account):
+    """SQLite sums NUMERIC columns as floats: 100000.00 - 99999.93 comes back as 0.0699999999924."""
+    account = make_account(balance="100000.00")
+    withdrawal_create(actor=SYSTEM_ACTOR, account=account.public_id, money=Money(Decimal("99999.93"), "CNY"))
+    account.refresh_from_db()
+    assert account.balance == Decimal("0.07")
+    out, err = _check()
+    assert "ledger ok" in out
+    assert err == ""

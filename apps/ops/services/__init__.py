@@ -1,0 +1,1 @@
+"""Operations services: backup and restore, masked export, retention, data quality."""
