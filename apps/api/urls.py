@@ -2,14 +2,14 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from oauth2_provider.views import TokenView
 
+from apps.api.oauth import CountingTokenView
 from apps.api.views import accounts, approvals, customers, holds, money, payments
 
 app_name = "api"
 
 urlpatterns = [
-    path("oauth/token/", TokenView.as_view(), name="token"),
+    path("oauth/token/", CountingTokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "docs/",
