@@ -1,9 +1,13 @@
 """Housekeeping tasks of the shared kernel."""
 
+import logging
+
 from celery import shared_task
 
 from apps.common.heartbeat import heartbeat_write
 from apps.common.idempotency import idempotency_purge_expired
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="apps.common.tasks.purge_expired_idempotency_keys")
@@ -14,3 +18,4 @@ def purge_expired_idempotency_keys() -> int:
 @shared_task(name="apps.common.tasks.worker_heartbeat", ignore_result=True)
 def worker_heartbeat() -> None:
     heartbeat_write()
+    logger.info("worker heartbeat")
