@@ -51,6 +51,15 @@ LOGIN_FAILURES = Counter(
 )
 
 
+HTTP_REQUEST_SECONDS = Histogram(
+    "finsys_http_request_duration_seconds",
+    "Time to answer an HTTP request, by the route's view name.",
+    ["view"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_RESPONSES = Counter("finsys_http_responses", "HTTP responses by method and status code.", ["method", "status"])
+
+
 def movement_posted(kind: str, seconds: float) -> None:
     """A movement was written: time it now, count it when (and if) its transaction commits."""
     MOVEMENT_SECONDS.labels(kind).observe(seconds)

@@ -1,5 +1,9 @@
 """Request ids: taken from X-Request-ID when it is well-formed, otherwise made here; bound for
-every log line of the request (and the Celery tasks it sends), and returned in the response."""
+every log line of the request (and the Celery tasks it sends), and returned in the response.
+
+The same middleware counts responses and times requests for Prometheus: two metric updates per
+request. django-prometheus's own middleware (a dozen updates per request, measurable on the
+benchmarked transfer path) is opt-in: METRICS_DJANGO_MIDDLEWARE=1."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from apps.common.metrics import HTTP_REQUEST_SECONDS, HTTP_RESPONSES
 from apps.common.request_context import (
     REQUEST_ID_HEADER,
     request_id_bind,
@@ -35,6 +40,11 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            match = request.resolver_match
+            HTTP_REQUEST_SECONDS.labels(match.view_name if match else "unresolved").observe(
+                time.perf_counter() - started
+            )
+            HTTP_RESPONSES.labels(request.method, str(response.status_code)).inc()
             if access_log.isEnabledFor(logging.INFO):
                 # The path only: query strings may hold search terms (names), bodies and headers
                 # may hold personal data and credentials.

@@ -174,8 +174,11 @@ def test_metrics_count_transfers_by_kind_and_status_after_commit(
     assert after[refused] - before.get(refused, 0) == 1
     assert after[by_code] - before.get(by_code, 0) == 1
     assert after[latency] - before.get(latency, 0) == 1
-    # django-prometheus's request metrics are there too
-    assert any(name.startswith("django_http_requests_total") for name, _labels in after)
+    # every request is timed and counted by route and status
+    created = ("finsys_http_responses_total", (("method", "POST"), ("status", "201")))
+    assert after[created] - before.get(created, 0) == 1
+    timed = ("finsys_http_request_duration_seconds_count", (("view", "api:transfers"),))
+    assert after[timed] - before.get(timed, 0) == 2
 
 
 @pytest.mark.django_db
