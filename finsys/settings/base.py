@@ -133,8 +133,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (JSON, with the request id of the request that sent a task).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# /readyz reports the worker "stale" when its last heartbeat (a beat task) is older than this.
-FINSYS_WORKER_HEARTBEAT_SECONDS = env.int("FINSYS_WORKER_HEARTBEAT_SECONDS", default=30)
+# /readyz reports the worker "stale" when its last heartbeat (a beat task, every
+# FINSYS_WORKER_HEARTBEAT_SECONDS: finsys/celery.py) is older than this.
 FINSYS_WORKER_STALE_SECONDS = env.int("FINSYS_WORKER_STALE_SECONDS", default=180)
 
 AUTH_PASSWORD_VALIDATORS = [
