@@ -10,10 +10,11 @@ multiprocess mode (PROMETHEUS_MULTIPROC_DIR), so a scrape sums every worker's co
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from typing import Any
 
 from django.db import transaction
 from prometheus_client import Counter, Histogram
@@ -60,10 +61,17 @@ HTTP_REQUEST_SECONDS = Histogram(
 HTTP_RESPONSES = Counter("finsys_http_responses", "HTTP responses by method and status code.", ["method", "status"])
 
 
+@functools.cache
+def _posted_children(kind: str) -> tuple[Any, Any]:
+    """The labelled series of one kind, looked up once (the transfer hot path calls this)."""
+    return MOVEMENT_SECONDS.labels(kind), TRANSACTIONS.labels(kind, "posted")
+
+
 def movement_posted(kind: str, seconds: float) -> None:
     """A movement was written: time it now, count it when (and if) its transaction commits."""
-    MOVEMENT_SECONDS.labels(kind).observe(seconds)
-    transaction.on_commit(partial(TRANSACTIONS.labels(kind, "posted").inc))
+    duration, posted = _posted_children(kind)
+    duration.observe(seconds)
+    transaction.on_commit(posted.inc)
 
 
 def movement_refused(kind: str, code: str) -> None:
