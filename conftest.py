@@ -52,6 +52,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_emergency_controls() -> None:
+    """Each process keeps the active emergency controls for up to a second; a test's rolled-back
+    switches must not leak into the next test."""
+    from apps.common.controls import controls_forget
+
+    controls_forget()
+
+
+@pytest.fixture(autouse=True)
 def _chart_of_accounts(request: Any) -> None:
     """Transactional tests flush every table, migration-made rows included: put them back."""
     marker = request.node.get_closest_marker("django_db")

@@ -1,9 +1,11 @@
 """The Celery app: Redis broker when REDIS_URL is set, eager in-process otherwise."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
 
 from finsys.settings import default_module
 
@@ -42,4 +44,53 @@ app.conf.beat_schedule = {
         "task": "apps.ops.tasks.purge_expired_data",
         "schedule": 86400.0,
     },
+    # Proves to /readyz and /metrics that beat schedules and a worker consumes (apps/ops).
+    "worker-heartbeat": {
+        "task": "apps.common.tasks.worker_heartbeat",
+        "schedule": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30")),
+        "options": {"expires": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30"))},
+    },
 }
+
+
+# The request id of the HTTP request that sent a task travels in a message header and is bound
+# while the task runs, so the task's log lines carry it (apps/common/request_context.py).
+
+
+@before_task_publish.connect
+def _carry_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    from apps.common.request_context import TASK_HEADER, request_id_current
+
+    request_id = request_id_current()
+    if request_id and headers is not None:
+        headers.setdefault(TASK_HEADER, request_id)
+
+
+_bound: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _bind_request_id(task_id: str = "", task: Task | None = None, **kwargs: Any) -> None:
+    from apps.common.request_context import TASK_HEADER, request_id_bind, request_id_current, request_id_is_valid
+
+    carried = getattr(task.request, TASK_HEADER, None) if task is not None else None
+    if not (isinstance(carried, str) and request_id_is_valid(carried)):
+        carried = request_id_current()  # eager: still inside the request; beat: none
+    if carried:
+        _bound[task_id] = request_id_bind(carried, task_id=task_id, task=task.name if task else "")
+
+
+@task_postrun.connect
+def _unbind_request_id(task_id: str = "", **kwargs: Any) -> None:
+    from apps.common.request_context import request_id_unbind
+
+    tokens = _bound.pop(task_id, None)
+    if tokens is not None:
+        request_id_unbind(tokens)
+
+
+@worker_ready.connect
+def _first_heartbeat(**kwargs: Any) -> None:
+    from apps.common.heartbeat import heartbeat_write
+
+    heartbeat_write()

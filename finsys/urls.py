@@ -19,6 +19,7 @@ admin.site.site_title = "finsys"
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("api/v1/", include("apps.api.urls")),
     path("staff/", include("apps.staff.urls")),
     path("admin/", admin.site.urls),

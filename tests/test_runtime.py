@@ -194,7 +194,9 @@ def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -
                     break
             except OSError:
                 time.sleep(0.1)
-        assert _call(f"{base}/readyz") == (200, {"status": "ready"})
+        ready = _call(f"{base}/readyz")
+        assert ready[0] == 200, ready
+        assert ready[1]["status"] == "ready"
         status, token = _call(f"{base}/api/v1/oauth/token/", form={"grant_type": "client_credentials", **credentials})
         assert status == 200, token
         assert _call(
@@ -232,6 +234,11 @@ def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -
         status, schema = _call(f"{base}/api/v1/schema/?format=json")
         assert status == 200
         assert "/api/v1/transfers/" in schema["paths"]
+        # gunicorn.conf.py's multiprocess metrics: the deposit counted at commit, one failed login
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        assert 'finsys_transactions_total{kind="deposit",status="posted"} 1.0' in metrics
+        assert 'finsys_login_failures_total{channel="api"} 1.0' in metrics
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -303,3 +310,51 @@ def test_beat_schedules_the_hold_expiry_and_key_purge_tasks() -> None:
         "apps.common.tasks.purge_expired_idempotency_keys",
     } <= scheduled
     assert scheduled <= set(app.tasks)
+
+
+@pytest.mark.redis
+def test_a_real_worker_logs_the_request_id_of_the_request_that_sent_the_task() -> None:
+    import threading
+
+    from apps.common.request_context import request_id_bind, request_id_unbind
+    from apps.common.tasks import worker_heartbeat
+    from finsys.celery import app
+
+    queue = f"test-{uuid.uuid4().hex}"
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "finsys", "worker", "--pool", "solo", "-Q", queue, "--loglevel", "INFO"],
+        cwd=ROOT,
+        env=_env(LOG_LEVEL="INFO"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def read() -> None:
+        assert worker.stderr is not None
+        for line in worker.stderr:
+            lines.append(line)
+            if "worker heartbeat" in line:
+                seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    tokens = request_id_bind("req-from-the-web-1")  # as RequestIdMiddleware does during a request
+    try:
+        worker_heartbeat.apply_async(queue=queue)
+        assert seen.wait(timeout=60), "".join(lines)[-2000:]
+    finally:
+        request_id_unbind(tokens)
+        app.conf.task_always_eager = eager
+        worker.terminate()
+        worker.wait(timeout=30)
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    beat = next(line for line in logged if line["event"] == "worker heartbeat")
+    assert beat["request_id"] == "req-from-the-web-1"
+    assert beat["task"] == "apps.common.tasks.worker_heartbeat"
+    ready = next(line for line in logged if line["event"].endswith("ready."))
+    assert "request_id" not in ready  # bound only while the task ran

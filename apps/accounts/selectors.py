@@ -33,6 +33,11 @@ def account_by_pk(pk: int) -> Account:
         raise NotFound() from None
 
 
+def accounts_of_customer(customer_id: int, *, status: str) -> list[Account]:
+    """A customer's own accounts in one status, in id order (the order locks are taken in)."""
+    return list(Account.objects.filter(customer_id=customer_id, status=status, is_internal=False).order_by("pk"))
+
+
 def account_list(
     *, actor: Actor, customer_public_id: uuid.UUID | None = None, number: str | None = None
 ) -> QuerySet[Account]:

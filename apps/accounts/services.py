@@ -18,6 +18,7 @@ from stdnum.iso7064 import mod_97_10
 
 from apps.accounts.models import Account, AccountStatus, GlCode, Hold, HoldStatus, Product, ProductKind
 from apps.audit.services import audit_record
+from apps.common.controls import controls_assert_customer_not_frozen
 from apps.common.errors import (
     AccountNotActive,
     BalanceNotZero,
@@ -113,6 +114,7 @@ def account_open(*, actor: Actor, customer: Customer, currency: str, product_cod
     product = _product_for(currency, product_code)
     if customer.kyc_status != KycStatus.VERIFIED:
         raise CustomerNotVerified()
+    controls_assert_customer_not_frozen(customer.pk)
     now = timezone.now()
     for _attempt in range(5):
         try:

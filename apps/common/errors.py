@@ -39,6 +39,9 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled"
     NOT_IMPLEMENTED = "not_implemented"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    READ_ONLY_MODE = "read_only_mode"
+    PAYMENTS_STOPPED = "payments_stopped"
+    CUSTOMER_FROZEN = "customer_frozen"
 
 
 class DomainError(Exception):
@@ -143,3 +146,27 @@ class IdempotencyConflict(DomainError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
     status = 409
     title = _("This Idempotency-Key was used for a different request")
+
+
+class ReadOnlyMode(DomainError):
+    """An emergency control put the whole bank in read-only mode (apps.common.controls)."""
+
+    code = ErrorCode.READ_ONLY_MODE
+    status = 503
+    title = _("The bank is in read-only mode")
+
+
+class PaymentsStopped(DomainError):
+    """An emergency control stopped every outgoing payment (apps.common.controls)."""
+
+    code = ErrorCode.PAYMENTS_STOPPED
+    status = 503
+    title = _("Outgoing payments are stopped")
+
+
+class CustomerFrozen(DomainError):
+    """An emergency control froze this customer everywhere (apps.common.controls)."""
+
+    code = ErrorCode.CUSTOMER_FROZEN
+    status = 403
+    title = _("The customer is frozen")

@@ -80,8 +80,10 @@ def run_idempotent(
                     with transaction.atomic():
                         status, body = action()
                 except DomainError as refusal:
-                    if refusal.status == 400:
-                        raise  # malformed: roll the record back, store nothing (API.md)
+                    if refusal.status == 400 or refusal.status >= 500:
+                        # malformed (API.md), or a temporary stop such as an emergency control
+                        # (503): roll the record back, store nothing, so a later retry runs
+                        raise
                     status, body = on_refusal(refusal)
                 _store_response(record_id, status, body)
             return IdempotentResult(status=status, body=body, replayed=False)

@@ -16,8 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.admin import AccountAdmin
 from apps.accounts.models import Account
 from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
+from apps.common.models import ControlKind, EmergencyControl
 from apps.compliance.models import Approval
-from apps.compliance.services import account_unfreeze_request, approval_approve, approval_reject
+from apps.compliance.services import (
+    account_unfreeze_request,
+    approval_approve,
+    approval_reject,
+    emergency_control_activate,
+    emergency_control_lift_request,
+)
+from apps.customers.admin import CustomerAdmin
+from apps.customers.models import Customer
 
 
 @admin.register(Approval)
@@ -97,3 +106,75 @@ class AccountWithApprovalsAdmin(AccountAdmin):
 
 admin.site.unregister(Account)
 admin.site.register(Account, AccountWithApprovalsAdmin)
+
+
+@admin.register(EmergencyControl)
+class EmergencyControlAdmin(ReadOnlyModelAdmin):
+    """Kill switches. Switched on by `manage.py emergency_control activate` or, for one customer,
+    the customers page; lifting waits for a second person in Approvals."""
+
+    list_display = ["activated_at", "kind", "customer", "active", "activated_by", "reason", "deactivated_by"]
+    list_filter = ["active", "kind"]
+    list_select_related = ["customer"]
+    search_fields = ["reason", "activated_by", "deactivated_by"]
+    actions = ["request_lift"]
+    fields = [
+        "kind",
+        "customer",
+        "active",
+        "reason",
+        "activated_by",
+        "activated_at",
+        "deactivated_by",
+        "deactivated_at",
+        "deactivation_reason",
+        "detail",
+    ]
+
+    def has_lift_permission(self, request: HttpRequest) -> bool:
+        return self.user_may(request, "change_emergencycontrol")
+
+    @admin.action(description=_("Request lifting (a second person approves)"), permissions=["lift"])
+    def request_lift(self, request: HttpRequest, queryset: QuerySet[EmergencyControl]) -> None:
+        actor = staff_actor(request)
+        run_each(
+            self,
+            request,
+            queryset.filter(active=True).select_related("customer"),
+            lambda control: emergency_control_lift_request(
+                actor=actor, control=control, reason=f"Requested by {actor.label}"
+            ),
+            label=_("Request lifting (a second person approves)"),
+        )
+
+
+class CustomerWithControlsAdmin(CustomerAdmin):
+    """The customers page with the emergency freeze. Customers sit below compliance, so the
+    action is added here, where the switches are handled."""
+
+    actions = [*(CustomerAdmin.actions or []), "freeze_everywhere"]
+
+    def has_emergency_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("common.add_emergencycontrol"))
+
+    @admin.action(
+        description=_("Freeze everywhere (emergency; lifting needs a second person)"), permissions=["emergency"]
+    )
+    def freeze_everywhere(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        actor = staff_actor(request)
+        run_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            lambda customer: emergency_control_activate(
+                actor=actor,
+                kind=ControlKind.CUSTOMER_FROZEN,
+                customer=customer,
+                reason=f"Frozen from the admin by {actor.label}",
+            ),
+            label=_("Freeze everywhere (emergency; lifting needs a second person)"),
+        )
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerWithControlsAdmin)

@@ -7,6 +7,7 @@ import uuid
 from django.utils import timezone
 
 from apps.common.errors import NotFound
+from apps.common.models import EmergencyControl
 from apps.common.principals import Actor
 from apps.compliance.models import Approval, ApprovalStatus
 
@@ -26,3 +27,17 @@ def approval_effective_status(approval: Approval) -> str:
     if approval.status == ApprovalStatus.PENDING and approval.expires_at <= timezone.now():
         return ApprovalStatus.EXPIRED
     return approval.status
+
+
+def emergency_control_active(*, kind: str, customer_id: int | None = None) -> EmergencyControl | None:
+    """The switch of this kind (for this customer) that is on now, if any."""
+    return (
+        EmergencyControl.objects.select_related("customer")
+        .filter(kind=kind, customer__isnull=customer_id is None, active=True)
+        .filter(**({"customer_id": customer_id} if customer_id is not None else {}))
+        .first()
+    )
+
+
+def emergency_controls_on() -> list[EmergencyControl]:
+    return list(EmergencyControl.objects.select_related("customer").filter(active=True).order_by("id"))

@@ -10,12 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import Account
-from apps.accounts.services import account_unfreeze_check
+from apps.accounts.models import Account, AccountStatus
+from apps.accounts.selectors import accounts_of_customer
+from apps.accounts.services import account_freeze, account_unfreeze, account_unfreeze_check
 from apps.audit.services import audit_record
-from apps.common.errors import ApprovalNotPending, PermissionDenied
-from apps.common.principals import Actor, Channel
-from apps.compliance.approvals import ACTIONS
+from apps.common.controls import controls_changed
+from apps.common.errors import ApprovalNotPending, PermissionDenied, ValidationFailed
+from apps.common.models import ControlKind, EmergencyControl
+from apps.common.principals import Actor, Channel, require_bank
+from apps.compliance.approvals import ACTIONS, register_action
 from apps.compliance.models import Approval, ApprovalStatus
 from apps.customers.models import Customer
 
@@ -123,3 +126,127 @@ def approvals_expire(*, now: Any = None) -> int:
     return Approval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now or timezone.now()).update(
         status=ApprovalStatus.EXPIRED, updated_at=timezone.now()
     )
+
+
+# --- emergency controls (kill switches) -----------------------------------------------------
+# Switching one on reduces risk: it takes effect at once, is audited and is put in the approvals
+# queue for a second person to review afterwards. Lifting one increases risk: it is only asked
+# for here, and runs when a second person approves it (apps.compliance.approvals).
+
+
+def _control_target(kind: str, customer: Customer | None) -> None:
+    if kind not in ControlKind.values:
+        raise ValidationFailed({"kind": [_("Unknown emergency control.")]})
+    if (kind == ControlKind.CUSTOMER_FROZEN) != (customer is not None):
+        raise ValidationFailed({"customer": [_("Name a customer for a customer freeze, and only for it.")]})
+
+
+def emergency_control_activate(
+    *, actor: Actor, kind: str, reason: str, customer: Customer | None = None
+) -> EmergencyControl:
+    """Switch a control on now; a customer freeze also freezes every active account of theirs."""
+    require_bank(actor, _("Only the bank can switch on an emergency control."))
+    _control_target(kind, customer)
+    if not reason.strip():
+        raise ValidationFailed({"reason": [_("Say why.")]})
+    with transaction.atomic():
+        already = EmergencyControl.objects.select_for_update().filter(kind=kind, customer=customer, active=True)
+        if already.exists():
+            raise ValidationFailed({"kind": [_("This emergency control is already on.")]})
+        control = EmergencyControl.objects.create(
+            kind=kind,
+            customer=customer,
+            reason=reason[:255],
+            activated_by=actor.label,
+            activated_at=timezone.now(),
+        )
+        if customer is not None:
+            frozen = [
+                account_freeze(actor=actor, account=account, reason=f"Emergency freeze: {reason}"[:255]).pk
+                for account in accounts_of_customer(customer.pk, status=AccountStatus.ACTIVE)
+            ]
+            control.detail = {"frozen_accounts": frozen}
+            control.save(update_fields=["detail", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="emergency_control.activate",
+            object_type="emergency_control",
+            object_id=str(control.pk),
+            detail={"kind": kind, "customer": str(customer.public_id) if customer else "", "reason": reason[:255]},
+        )
+        approval_request(
+            actor=actor,
+            action="emergency_control.review",
+            payload={"control_pk": control.pk, "kind": kind},
+            customer=customer,
+            summary=f"Review: {control.get_kind_display()} switched on by {actor.label}",
+            reason=reason,
+        )
+        controls_changed()
+    return control
+
+
+def emergency_control_lift_request(*, actor: Actor, control: EmergencyControl, reason: str) -> Approval:
+    """Ask for a control to be switched off; it stays on until a second person approves."""
+    require_bank(actor, _("Only the bank can lift an emergency control."))
+    if not reason.strip():
+        raise ValidationFailed({"reason": [_("Say why.")]})
+    if not control.active:
+        raise ValidationFailed({"control": [_("This emergency control is already off.")]})
+    pending = Approval.objects.filter(
+        action="emergency_control.lift",
+        status=ApprovalStatus.PENDING,
+        expires_at__gt=timezone.now(),
+        payload__control_pk=control.pk,
+    )
+    if pending.exists():
+        raise ValidationFailed({"control": [_("Lifting this emergency control is already waiting for approval.")]})
+    return approval_request(
+        actor=actor,
+        action="emergency_control.lift",
+        payload={"control_pk": control.pk, "kind": control.kind, "reason": reason[:255]},
+        customer=control.customer,
+        summary=f"Lift: {control.get_kind_display()}",
+        reason=reason,
+    )
+
+
+def emergency_control_lift(*, actor: Actor, control_pk: int, reason: str = "") -> EmergencyControl:
+    """Switch a control off (run by an approved lift request), unfreezing what it froze."""
+    with transaction.atomic():
+        control = EmergencyControl.objects.select_for_update().filter(pk=control_pk).first()
+        if control is None or not control.active:
+            raise ValidationFailed({"control": [_("This emergency control is already off.")]})
+        control.active = False
+        control.deactivated_by = actor.label
+        control.deactivated_at = timezone.now()
+        control.deactivation_reason = reason[:255]
+        control.save(update_fields=["active", "deactivated_by", "deactivated_at", "deactivation_reason", "updated_at"])
+        if control.customer_id is not None:
+            frozen = set(control.detail.get("frozen_accounts", []))
+            for account in accounts_of_customer(control.customer_id, status=AccountStatus.FROZEN):
+                if account.pk in frozen:  # frozen by this control, not before it for another reason
+                    account_unfreeze(actor=actor, account=account, reason=f"Emergency freeze lifted: {reason}"[:255])
+        audit_record(
+            actor=actor.label,
+            action="emergency_control.lift",
+            object_type="emergency_control",
+            object_id=str(control.pk),
+            detail={"kind": control.kind, "reason": reason[:255]},
+        )
+        controls_changed()
+    return control
+
+
+def _lift_action(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    control = emergency_control_lift(actor=actor, control_pk=payload["control_pk"], reason=payload.get("reason", ""))
+    return {"control": control.pk, "kind": control.kind, "active": control.active}
+
+
+def _review_action(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    """Approving the review records that a second person saw the switch go on; it changes nothing."""
+    return {"control": payload["control_pk"], "kind": payload.get("kind", ""), "reviewed": True}
+
+
+register_action("emergency_control.lift", _lift_action)
+register_action("emergency_control.review", _review_action)

@@ -9,11 +9,14 @@ own `transaction.atomic()` savepoint, as apps.common.idempotency.run_idempotent 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,8 +36,11 @@ from apps.accounts.services import (
     hold_lock_active,
     hold_settle,
 )
+from apps.common import metrics
+from apps.common.controls import controls_assert_payments_allowed, controls_assert_writable
 from apps.common.errors import (
     AlreadyReversed,
+    DomainError,
     LimitExceeded,
     NotFound,
     NotReversible,
@@ -47,6 +53,30 @@ from apps.transactions.models import EntryKind, JournalEntry, Posting
 
 # The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
 MAX_BALANCE = Decimal("999999999999999.9999")
+
+
+P = ParamSpec("P")
+
+
+def _measured(kind: str) -> Callable[[Callable[P, JournalEntry]], Callable[P, JournalEntry]]:
+    """Count a movement service's outcome (posted at commit, refused by code) and time it:
+    in-process counters only, no database work (apps.common.metrics)."""
+
+    def decorate(service: Callable[P, JournalEntry]) -> Callable[P, JournalEntry]:
+        @functools.wraps(service)
+        def measured(*args: P.args, **kwargs: P.kwargs) -> JournalEntry:
+            started = time.perf_counter()
+            try:
+                entry = service(*args, **kwargs)
+            except DomainError as refusal:
+                metrics.movement_refused(kind, refusal.code)
+                raise
+            metrics.movement_posted(kind, time.perf_counter() - started)
+            return entry
+
+        return measured
+
+    return decorate
 
 
 class UnbalancedEntry(AssertionError):
@@ -70,7 +100,11 @@ def _post(
     reverses: JournalEntry | None = None,
     booked_at: dt.datetime | None = None,
 ) -> JournalEntry:
-    """Write one balanced entry on already locked and checked accounts."""
+    """Write one balanced entry on already locked and checked accounts.
+
+    Refused while the bank is read-only (an emergency control): every posting passes here, so
+    API calls, admin actions, Celery jobs and commands are all stopped."""
+    controls_assert_writable()
     totals: dict[str, Decimal] = defaultdict(Decimal)
     unit = minor_unit(money.currency)
     for leg in legs:
@@ -195,6 +229,7 @@ def _cash_movement(
         )
 
 
+@_measured(EntryKind.DEPOSIT)
 def deposit_create(
     *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
 ) -> JournalEntry:
@@ -204,15 +239,19 @@ def deposit_create(
     )
 
 
+@_measured(EntryKind.WITHDRAWAL)
 def withdrawal_create(
     *, actor: Actor, account: uuid.UUID, money: Money, reference: str = "", booked_at: dt.datetime | None = None
 ) -> JournalEntry:
-    """Cash out: debit the customer, credit the cash vault."""
+    """Cash out: debit the customer, credit the cash vault. Money leaves the bank, so it stops
+    when outgoing payments are stopped (an emergency control)."""
+    controls_assert_payments_allowed()
     return _cash_movement(
         actor=actor, kind=EntryKind.WITHDRAWAL, account=account, money=money, reference=reference, booked_at=booked_at
     )
 
 
+@_measured(EntryKind.TRANSFER)
 def transfer_create(
     *,
     actor: Actor,
@@ -225,7 +264,8 @@ def transfer_create(
     """Move money between two customer accounts of the bank, at once.
 
     The source must be visible to the actor; the destination may be any customer account
-    (nothing about it is shown to a customer-bound actor).
+    (nothing about it is shown to a customer-bound actor). Money sent to another customer is
+    an outgoing payment for the emergency controls; between one customer's accounts it is not.
     """
     _check_amount(money)
     if from_account == to_account:
@@ -241,6 +281,8 @@ def transfer_create(
         account_require_currency(target, money.currency)
         account_require_active(target)
         account_require_funds(source, money.amount)
+        if source.customer_id != target.customer_id:
+            controls_assert_payments_allowed()
         legs = [Leg(source.pk, -money.amount), Leg(target.pk, money.amount)]
         return _post(
             actor=actor,
@@ -253,6 +295,7 @@ def transfer_create(
         )
 
 
+@_measured(EntryKind.REVERSAL)
 def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") -> JournalEntry:
     """Post the compensating entry of `entry`, once. Refused like any movement."""
     require_bank(actor, _("Only the bank can reverse a transaction."))
@@ -284,6 +327,7 @@ def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") 
         )
 
 
+@_measured(EntryKind.HOLD_CAPTURE)
 def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | None = None, reference: str = "") -> JournalEntry:
     """Take all or part of a hold: debit the account, credit clearing, release the rest."""
     with transaction.atomic(savepoint=False):

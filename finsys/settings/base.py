@@ -8,6 +8,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONCE, NONE, SELF
 
+from finsys import logconfig
 from finsys.settings import devkeys
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "auditlog",
+    "django_prometheus",
     "apps.common",
     "apps.audit",
     "apps.customers",
@@ -67,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.api.middleware.ApiRequestGuardMiddleware",
@@ -95,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the rare inline script or style
+                "apps.common.context_processors.emergency_controls",
             ],
         },
     },
@@ -140,6 +144,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Workers log through Django's LOGGING (JSON, with the request id of the request that sent a task).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /readyz reports the worker "stale" when its last heartbeat (a beat task, every
+# FINSYS_WORKER_HEARTBEAT_SECONDS: finsys/celery.py) is older than this.
+FINSYS_WORKER_STALE_SECONDS = env.int("FINSYS_WORKER_STALE_SECONDS", default=180)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -308,12 +317,11 @@ FINSYS_RETENTION_DAYS_SESSIONS = env.int("FINSYS_RETENTION_DAYS_SESSIONS", defau
 FINSYS_RETENTION_DAYS_OAUTH_TOKENS = env.int("FINSYS_RETENTION_DAYS_OAUTH_TOKENS", default=30)
 FINSYS_RETENTION_DAYS_REJECTED_KYC = env.int("FINSYS_RETENTION_DAYS_REJECTED_KYC", default=1825)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-}
+# Logs: one JSON object per line on stderr (structlog), with the request id (finsys/logconfig.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logconfig.logging_config(level=env.str("LOG_LEVEL", default="WARNING"), fmt=LOG_FORMAT)
+logconfig.configure_structlog()
+
 
 # django-oauth-toolkit's swappable models, named so migrations can depend on them.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -321,3 +329,19 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+
+# /metrics (Prometheus): never public. Allowed with `Authorization: Bearer <METRICS_TOKEN>`, or
+# from these networks when the request did not come through a proxy.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.1/32", "::1/128"])
+# django-prometheus's request middleware (per-view, per-method, sizes...): about a dozen metric
+# updates per request, so off by default (apps.ops.middleware times every request more cheaply).
+if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+
+# Emergency controls: each process re-reads the active switches at most this often (seconds).
+FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)

@@ -26,6 +26,7 @@ class ApprovalDetailView(ApiView):
 
 class ApprovalDecisionView(ApiView):
     required_scopes = {"POST": ["approvals:write"]}
+    open_in_read_only = True  # lifting the read-only switch is itself an approval
     decide = staticmethod(approval_approve)
 
     @extend_schema(request=ReasonIn, responses={200: ApprovalOut, **ERRORS_WRITE})

@@ -13,15 +13,35 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from apps.api.authentication import ApiPrincipal
+from apps.common.controls import active_controls, controls_assert_customer_not_frozen
+from apps.common.errors import ReadOnlyMode
 from apps.common.principals import Actor
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiView(APIView):
     required_scopes: dict[str, Any] = {}
+    # Emergency read-only mode refuses every state-changing call (503 read_only_mode) except
+    # on views that set this: deciding approvals, so that the switch itself can be lifted.
+    open_in_read_only = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         timezone.activate(dt.UTC)  # the API speaks UTC; pages speak the user's time zone
         super().initial(request, *args, **kwargs)
+        self.enforce_emergency_controls(request)
+
+    def enforce_emergency_controls(self, request: Request) -> None:
+        """After authentication and scopes (401/403 come first); no database work when no
+        switch is on (apps.common.controls caches them)."""
+        controls = active_controls()
+        if not controls.any:
+            return
+        principal = request.user
+        if isinstance(principal, ApiPrincipal):
+            controls_assert_customer_not_frozen(principal.actor.customer_id)
+        if controls.read_only and request.method not in SAFE_METHODS and not self.open_in_read_only:
+            raise ReadOnlyMode()
 
     def principal(self, request: Request) -> ApiPrincipal:
         principal = request.user
@@ -60,4 +80,5 @@ ERRORS_WRITE = {
     413: _PROBLEM,
     415: _PROBLEM,
     422: _PROBLEM,
+    503: OpenApiResponse(description="Problem details: an emergency control (read_only_mode, payments_stopped)"),
 }

@@ -58,6 +58,9 @@ _VIEW_BANK = [
 # Model permissions per role. The admin is read-only for finsys models: `change_*` lets a role
 # run the admin actions on that model (each calls a service), `add_journalentry` lets it reverse
 # an entry (a new, compensating entry).
+# Emergency controls: `add_` switches one on (a customer freeze from the customers page),
+# `change_` asks for one to be lifted; lifting runs when `change_approval` approves it.
+_EMERGENCY_ON = ["common.view_emergencycontrol", "common.add_emergencycontrol"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "teller": [*_VIEW_BANK],
     "operations": [
@@ -66,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_hold",
         "transactions.add_journalentry",
         "compliance.view_approval",
+        *_EMERGENCY_ON,
     ],
     "relationship_manager": [*_VIEW_BANK, "compliance.view_approval"],
     "risk_officer": [
@@ -73,6 +77,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_account",
         "compliance.view_approval",
         "audit.view_auditevent",
+        *_EMERGENCY_ON,
+        "common.change_emergencycontrol",
     ],
     "compliance_officer": [
         *_VIEW_BANK,
@@ -81,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "compliance.view_approval",
         "compliance.change_approval",
         "audit.view_auditevent",
+        *_EMERGENCY_ON,
+        "common.change_emergencycontrol",
     ],
     "auditor": [
         *_VIEW_BANK,
@@ -91,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auditlog.view_logentry",
         "api.view_apiclient",
         "common.view_idempotencyrecord",
+        "common.view_emergencycontrol",
         "auth.view_user",
         "auth.view_group",
         "axes.view_accessattempt",
