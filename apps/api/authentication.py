@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework.authentication import BaseAuthentication
@@ -72,6 +73,11 @@ class _TokenCache:
 token_cache = _TokenCache()
 
 
+def revoked_cache_key(client_pk: int) -> str:
+    """Set in the shared cache for a while after a client is disabled or its secret rotated."""
+    return f"api-client-revoked:{client_pk}"
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
@@ -83,7 +89,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         checksum = hashlib.sha256(token.strip().encode()).hexdigest()
         cached = token_cache.get(checksum)
         if cached is not None:
-            return cached, None
+            if not cache.get(revoked_cache_key(cached.client_pk)):
+                return cached, None
+            token_cache.clear()  # revoked in another process: look it up again
         access = (
             AccessToken.objects.select_related("application__api_client")
             .filter(token_checksum=checksum)

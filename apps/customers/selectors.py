@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
 
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
@@ -36,3 +38,19 @@ def customer_search(*, actor: Actor, text: str = "") -> QuerySet[Customer]:
             Q(full_name__icontains=text) | Q(email__iexact=text) | Q(national_id_index=national_id_digest(text))
         )
     return qs.order_by("-id")
+
+
+def customers_for_staff(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
+    """The customers a staff user may see: all with customers.view_customer, only those assigned
+    to them (django-guardian object permission) with customers.view_assigned_customer, else none."""
+    if not getattr(user, "is_active", False):
+        return Customer.objects.none()
+    if user.has_perm("customers.view_customer"):
+        return Customer.objects.all()
+    if user.has_perm("customers.view_assigned_customer"):
+        return get_objects_for_user(user, "customers.view_customer", klass=Customer, accept_global_perms=False)
+    return Customer.objects.none()
+
+
+def staff_may_view_customer(user: AbstractBaseUser | AnonymousUser, customer: Customer) -> bool:
+    return bool(user.has_perm("customers.view_customer") or user.has_perm("customers.view_customer", customer))
