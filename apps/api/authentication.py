@@ -73,9 +73,9 @@ class _TokenCache:
 token_cache = _TokenCache()
 
 
-def revoked_cache_key(client_pk: int) -> str:
+def revoked_cache_key(client_id: str) -> str:
     """Set in the shared cache for a while after a client is disabled or its secret rotated."""
-    return f"api-client-revoked:{client_pk}"
+    return f"api-client-revoked:{client_id}"
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -89,7 +89,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         checksum = hashlib.sha256(token.strip().encode()).hexdigest()
         cached = token_cache.get(checksum)
         if cached is not None:
-            if not cache.get(revoked_cache_key(cached.client_pk)):
+            if not cache.get(revoked_cache_key(cached.client_id)):
                 return cached, None
             token_cache.clear()  # revoked in another process: look it up again
         access = (

@@ -95,7 +95,7 @@ def _revoke_tokens(client: ApiClient) -> int:
     revoked, _detail = AccessToken.objects.filter(application_id=client.application_id).delete()
 
     def forget() -> None:
-        cache.set(revoked_cache_key(client.pk), True, timeout=settings.API_TOKEN_CACHE_SECONDS + 5)
+        cache.set(revoked_cache_key(client.application.client_id), True, timeout=settings.API_TOKEN_CACHE_SECONDS + 5)
         token_cache.clear()
 
     transaction.on_commit(forget)
@@ -104,7 +104,7 @@ def _revoke_tokens(client: ApiClient) -> int:
 
 def api_client_disable(*, actor: Actor, client: ApiClient, reason: str = "") -> ApiClient:
     """Refuse the client at the token endpoint and its existing tokens at once."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         client = _locked(client)
         client.is_active = False
         client.save(update_fields=["is_active"])
@@ -121,7 +121,7 @@ def api_client_disable(*, actor: Actor, client: ApiClient, reason: str = "") -> 
 
 def api_client_enable(*, actor: Actor, client: ApiClient, reason: str = "") -> ApiClient:
     """Let a disabled client ask for tokens again (its old tokens stay revoked)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         client = _locked(client)
         client.is_active = True
         client.save(update_fields=["is_active"])
@@ -139,7 +139,7 @@ def api_client_rotate_secret(*, actor: Actor, client: ApiClient) -> IssuedClient
     """A new secret, returned once (only its hash is stored); the old one and every token issued
     under it stop working at once."""
     secret = _new_secret()
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         client = _locked(client)
         application = client.application
         application.client_secret = secret  # hashed on save
