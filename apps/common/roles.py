@@ -95,7 +95,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Filled from the database by roles_sync: every permission of ADMINISTRATOR_APPS.
     ADMINISTRATOR: frozenset(),
 }
-ADMINISTRATOR_APPS = ("customers", "accounts", "transactions", "compliance", "audit", "api", "common", "auth")
+ADMINISTRATOR_APPS = (
+    "customers",
+    "accounts",
+    "transactions",
+    "compliance",
+    "audit",
+    "api",
+    "common",
+    "auth",
+    "django_celery_beat",
+)
 ROLES = tuple(ROLE_PERMISSIONS)
 
 
