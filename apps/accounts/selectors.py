@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -61,7 +61,7 @@ def hold_get(*, actor: Actor, public_id: uuid.UUID | str) -> Hold:
         raise NotFound() from None
 
 
-def accounts_for_staff(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
+def accounts_for_staff(user: User | AnonymousUser) -> QuerySet[Account]:
     """All accounts with accounts.view_account; a relationship manager's customers' accounts
     with customers.view_assigned_customer; else none."""
     if user.has_perm("accounts.view_account"):
@@ -71,9 +71,7 @@ def accounts_for_staff(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Accou
     return Account.objects.none()
 
 
-def accounts_for_portal_user(
-    user: AbstractBaseUser | AnonymousUser, right: str = "view_account_portal"
-) -> QuerySet[Account]:
+def accounts_for_portal_user(user: User | AnonymousUser, right: str = "view_account_portal") -> QuerySet[Account]:
     """The accounts of the user's customer on which they hold `right` (a mandate)."""
     portal_user = getattr(user, "portal_user", None)
     if portal_user is None or not getattr(user, "is_active", False):

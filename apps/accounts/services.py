@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -447,13 +447,13 @@ def mandate_grant(*, actor: Actor, portal_user: PortalUser, account: Account, ri
     return frozenset(wanted)
 
 
-def _holds_right(user: AbstractBaseUser, account: Account, right: str) -> bool:
+def _holds_right(user: User, account: Account, right: str) -> bool:
     portal_user = getattr(user, "portal_user", None)
     return bool(
         getattr(user, "is_active", False)
         and portal_user is not None
         and portal_user.customer_id == account.customer_id
-        and user.has_perm(f"accounts.{right}", account)  # type: ignore[attr-defined]
+        and user.has_perm(f"accounts.{right}", account)
     )
 
 
@@ -469,7 +469,7 @@ def mandate_requires_second_approval(*, account: Account, amount: Money) -> bool
     return amount.amount > customer.approval_threshold
 
 
-def mandate_check_initiator(*, user: AbstractBaseUser, account: Account) -> None:
+def mandate_check_initiator(*, user: User, account: Account) -> None:
     """A portal user may pay from this account: NotFound when they may not even see it (another
     customer's id answers as if it did not exist), PermissionDenied without the initiate right."""
     if not _holds_right(user, account, MANDATE_VIEW):
@@ -478,7 +478,7 @@ def mandate_check_initiator(*, user: AbstractBaseUser, account: Account) -> None
         raise PermissionDenied(_("You may not initiate payments from this account."))
 
 
-def mandate_check_approver(*, approver: AbstractBaseUser, initiator: AbstractBaseUser, account: Account) -> None:
+def mandate_check_approver(*, approver: User, initiator: User, account: Account) -> None:
     """The second user of a corporate payment: holds the approve right on the account and is not
     the one who initiated it (maker-checker)."""
     if not _holds_right(approver, account, MANDATE_VIEW):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
@@ -40,7 +40,7 @@ def customer_search(*, actor: Actor, text: str = "") -> QuerySet[Customer]:
     return qs.order_by("-id")
 
 
-def customers_for_staff(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
+def customers_for_staff(user: User | AnonymousUser) -> QuerySet[Customer]:
     """The customers a staff user may see: all with customers.view_customer, only those assigned
     to them (django-guardian object permission) with customers.view_assigned_customer, else none."""
     if not getattr(user, "is_active", False):
@@ -52,5 +52,5 @@ def customers_for_staff(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Cust
     return Customer.objects.none()
 
 
-def staff_may_view_customer(user: AbstractBaseUser | AnonymousUser, customer: Customer) -> bool:
+def staff_may_view_customer(user: User | AnonymousUser, customer: Customer) -> bool:
     return bool(user.has_perm("customers.view_customer") or user.has_perm("customers.view_customer", customer))

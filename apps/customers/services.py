@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pycountry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -141,17 +141,13 @@ def customer_record_pii_views(*, actor: Actor, customers: list[Customer]) -> Non
 RM_OBJECT_PERMISSION = "customers.view_customer"  # held on each customer assigned to a manager
 
 
-def customer_assign_relationship_manager(
-    *, actor: Actor, customer: Customer, manager: AbstractBaseUser | None
-) -> Customer:
+def customer_assign_relationship_manager(*, actor: Actor, customer: Customer, manager: User | None) -> Customer:
     """Make `manager` (a staff user in a role holding customers.view_assigned_customer) the
     customer's relationship manager: they get django-guardian's view permission on this customer,
     and the previous manager loses it. `None` leaves the customer without a manager."""
     require_bank(actor)
     if manager is not None and not (
-        getattr(manager, "is_staff", False)
-        and getattr(manager, "is_active", False)
-        and manager.has_perm("customers.view_assigned_customer")  # type: ignore[attr-defined]
+        manager.is_staff and manager.is_active and manager.has_perm("customers.view_assigned_customer")
     ):
         raise ValidationFailed({"manager": [_("Choose an active staff user in the relationship manager role.")]})
     with transaction.atomic():
@@ -161,7 +157,7 @@ def customer_assign_relationship_manager(
             remove_perm(RM_OBJECT_PERMISSION, previous, locked)
         if manager is not None:
             assign_perm(RM_OBJECT_PERMISSION, manager, locked)
-        locked.relationship_manager = manager  # type: ignore[assignment]
+        locked.relationship_manager = manager
         locked.save(update_fields=["relationship_manager", "updated_at"])
         audit_record(
             actor=actor.label,
@@ -199,10 +195,10 @@ def customer_set_approval_threshold(*, actor: Actor, customer: Customer, thresho
     return locked
 
 
-def portal_user_create(*, actor: Actor, customer: Customer, user: AbstractBaseUser) -> PortalUser:
+def portal_user_create(*, actor: Actor, customer: Customer, user: User) -> PortalUser:
     """Link a (non-staff) login to a customer; its per-account rights are granted separately."""
     require_bank(actor)
-    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
+    if user.is_staff or user.is_superuser:
         raise ValidationFailed({"user": [_("Staff users cannot be portal users: use a separate login.")]})
     if PortalUser.objects.filter(user=user).exists():
         raise ValidationFailed({"user": [_("This login already belongs to a customer.")]})
