@@ -151,7 +151,7 @@ def customer_assign_relationship_manager(*, actor: Actor, customer: Customer, ma
     ):
         raise ValidationFailed({"manager": [_("Choose an active staff user in the relationship manager role.")]})
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().select_related("relationship_manager").get(pk=customer.pk)
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
         previous = locked.relationship_manager
         if previous is not None and previous != manager:
             remove_perm(RM_OBJECT_PERMISSION, previous, locked)
