@@ -110,3 +110,17 @@ def test_personal_data_is_unmasked_in_the_admin_only_with_view_pii_and_each_view
     assert (event.actor, event.object_id) == ("user:co", str(customer.public_id))
     listing = officer.get(reverse("admin:customers_customer_changelist")).content.decode()
     assert customer.national_id not in listing  # lists stay masked
+
+
+def test_the_command_assigns_and_clears_a_relationship_manager(book):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    theirs = book["theirs"]
+    call_command("assign_relationship_manager", str(theirs.public_id), "rm2", stderr=StringIO())
+    assert list(customers_for_staff(User.objects.get(username="rm2"))) == [theirs]
+    with pytest.raises(CommandError, match="relationship manager role"):
+        call_command("assign_relationship_manager", str(theirs.public_id), staff("t", "teller").username)
+    call_command("assign_relationship_manager", str(theirs.public_id), "--none", stderr=StringIO())
+    assert list(customers_for_staff(User.objects.get(username="rm2"))) == []
