@@ -92,7 +92,8 @@ def _revoke_tokens(client: ApiClient) -> int:
     Processes that cached a resolved token check a short-lived marker in the shared cache
     (Redis in production) before trusting it, so the refusal is immediate everywhere.
     """
-    revoked, _detail = AccessToken.objects.filter(application_id=client.application_id).delete()
+    _total, deleted = AccessToken.objects.filter(application_id=client.application_id).delete()
+    revoked = deleted.get(AccessToken._meta.label, 0)
 
     def forget() -> None:
         cache.set(revoked_cache_key(client.application.client_id), True, timeout=settings.API_TOKEN_CACHE_SECONDS + 5)

@@ -8,6 +8,7 @@ settings.API_THROTTLE_RATES (by default `system`, the bank's own systems) is not
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from rest_framework.throttling import BaseThrottle
 
 from apps.api.authentication import ApiPrincipal
 
+logger = logging.getLogger(__name__)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -53,9 +55,13 @@ class ClientRateThrottle(BaseThrottle):
         window = int(now // period)
         key = f"api-throttle:{principal.client_id}:{period}:{window}"
         try:
-            count = cache.incr(key)  # one round trip for every request but a window's first
-        except ValueError:  # no such key yet: this request opens the window
-            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+            try:
+                count = cache.incr(key)  # one call for every request but a window's first
+            except ValueError:  # no such key yet: this request opens the window
+                count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
+        except Exception:  # noqa: BLE001 - the cache is down: serve rather than refuse everyone
+            logger.warning("throttling: the shared cache is unreachable; request not counted")
+            return True
         if count <= limit:
             return True
         self._wait = (window + 1) * period - now

@@ -191,3 +191,24 @@ def test_throttle_counts_live_in_redis_shared_by_every_process(tight_rates, make
     assert bound.get("/api/v1/accounts/").status_code == 200
     keys = [k for k in cache._cache.get_client().scan_iter(f"*api-throttle:{bound.client_id}:*")]
     assert len(keys) == 1
+
+
+def test_with_the_shared_cache_down_requests_are_served_and_cached_tokens_rechecked(
+    tight_rates, make_api, make_customer, settings, monkeypatch
+):
+    settings.API_TOKEN_CACHE_SECONDS = 5
+    token_cache.clear()
+    bound = make_api(customer=make_customer())
+    assert bound.get("/api/v1/accounts/").status_code == 200  # cached in this process
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for name in ("get", "incr", "add"):
+        monkeypatch.setattr(cache, name, down)
+    for _ in range(4):  # over the 3/min budget, but nothing can count it: served
+        assert bound.get("/api/v1/accounts/").status_code == 200
+    ApiClient.objects.filter(application__client_id=bound.client_id).update(is_active=False)
+    # The process cache is not trusted without the shared revocation check: the database says no.
+    assert_problem(bound.get("/api/v1/accounts/"), 401, "not_authenticated")
+    token_cache.clear()
