@@ -169,3 +169,17 @@ def make_account(make_customer: Callable[..., Customer]) -> Callable[..., Accoun
         return account
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how much of the permission matrix was proven (tests/test_permission_matrix.py)."""
+    import sys
+
+    matrix = sys.modules.get("tests.test_permission_matrix")
+    checked = getattr(matrix, "CHECKED", None)
+    if checked:
+        per = ", ".join(f"{principal} {n}" for principal, n in checked.items())
+        terminalreporter.write_line(
+            f"permission matrix: {sum(checked.values())} (URL x principal) pairs checked across "
+            f"{len(matrix.PATTERNS)} URL patterns ({per})"
+        )

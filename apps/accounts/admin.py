@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Account, Hold, Product
+from apps.accounts.selectors import accounts_for_staff
 from apps.accounts.services import account_close, account_freeze, hold_release
 from apps.common.admin import ReadOnlyInline, ReadOnlyModelAdmin, run_each, staff_actor
 from apps.common.money import format_amount
@@ -79,6 +80,28 @@ class AccountAdmin(ReadOnlyModelAdmin):
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return self.user_may(request, "change_account")
+
+    # A relationship manager (customers.view_assigned_customer) sees their customers' accounts only.
+    def _assigned_only(self, request: HttpRequest) -> bool:
+        return not self.user_may(request, "view_account") and bool(
+            request.user.has_perm("customers.view_assigned_customer")
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
+        queryset = super().get_queryset(request)
+        if self._assigned_only(request):
+            return queryset.filter(pk__in=accounts_for_staff(request.user).values("pk"))
+        return queryset
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if super().has_view_permission(request, obj):
+            return True
+        if not self._assigned_only(request):
+            return False
+        return obj is None or accounts_for_staff(request.user).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self._assigned_only(request)
 
     @admin.action(description=_("Freeze the selected accounts"), permissions=["manage"])
     def freeze_accounts(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

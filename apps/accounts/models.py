@@ -73,6 +73,12 @@ class Account(PublicIdModel, TimestampedModel):
     class Meta:
         verbose_name = _("account")
         ordering = ["-id"]
+        # Portal users' rights on one account (corporate mandates): django-guardian object permissions.
+        permissions = [
+            ("view_account_portal", _("Can see the account in the portal")),
+            ("initiate_payment", _("Can initiate payments from the account")),
+            ("approve_payment", _("Can approve payments from the account")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["gl_code", "currency"], condition=Q(is_internal=True), name="account_one_gl_per_currency"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.models import Account, Hold
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
+from apps.customers.selectors import customers_for_staff
 
 
 def accounts_visible_to(actor: Actor) -> QuerySet[Account]:
@@ -61,3 +64,22 @@ def hold_get(*, actor: Actor, public_id: uuid.UUID | str) -> Hold:
         return holds_visible_to(actor).get(public_id=public_id)
     except (Hold.DoesNotExist, ValueError):
         raise NotFound() from None
+
+
+def accounts_for_staff(user: User | AnonymousUser) -> QuerySet[Account]:
+    """All accounts with accounts.view_account; a relationship manager's customers' accounts
+    with customers.view_assigned_customer; else none."""
+    if user.has_perm("accounts.view_account"):
+        return Account.objects.all()
+    if user.has_perm("customers.view_assigned_customer"):
+        return Account.objects.filter(customer__in=customers_for_staff(user))
+    return Account.objects.none()
+
+
+def accounts_for_portal_user(user: User | AnonymousUser, right: str = "view_account_portal") -> QuerySet[Account]:
+    """The accounts of the user's customer on which they hold `right` (a mandate)."""
+    portal_user = getattr(user, "portal_user", None)
+    if portal_user is None or not getattr(user, "is_active", False):
+        return Account.objects.none()
+    granted = get_objects_for_user(user, f"accounts.{right}", klass=Account, accept_global_perms=False)
+    return granted.filter(customer_id=portal_user.customer_id, is_internal=False)

@@ -10,10 +10,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, get_perms, remove_perm
 from stdnum.iso7064 import mod_97_10
 
 from apps.accounts.models import Account, AccountStatus, GlCode, Hold, HoldStatus, Product, ProductKind
@@ -26,13 +28,14 @@ from apps.common.errors import (
     CustomerNotVerified,
     HoldNotActive,
     InsufficientFunds,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
 from apps.common.locking import lock_by_pk
 from apps.common.money import SUPPORTED_CURRENCIES, Money, format_amount
 from apps.common.principals import Actor
-from apps.customers.models import Customer, KycStatus
+from apps.customers.models import Customer, CustomerKind, KycStatus, PortalUser
 
 ACCOUNT_NUMBER_PREFIX = "62"
 
@@ -407,3 +410,82 @@ def account_balance_delta(account: Account, amount: Decimal) -> None:
     """Apply a signed posting amount to a locked account's cached balances (no write)."""
     account.balance += amount
     account.available += amount
+
+
+# --- corporate mandates: portal users' rights on one account --------------------------------
+
+MANDATE_VIEW = "view_account_portal"
+MANDATE_INITIATE = "initiate_payment"
+MANDATE_APPROVE = "approve_payment"
+MANDATE_RIGHTS = (MANDATE_VIEW, MANDATE_INITIATE, MANDATE_APPROVE)
+
+
+def mandate_grant(*, actor: Actor, portal_user: PortalUser, account: Account, rights: Iterable[str]) -> frozenset[str]:
+    """Give a portal user exactly these rights on one of their customer's accounts (django-guardian
+    object permissions; an empty set takes every right away). Initiating or approving implies
+    seeing the account."""
+    wanted = set(rights)
+    unknown = sorted(wanted - set(MANDATE_RIGHTS))
+    if unknown:
+        raise ValidationFailed({"rights": [_("Unknown right: %(right)s") % {"right": right} for right in unknown]})
+    if account.is_internal or account.customer_id != portal_user.customer_id:
+        raise ValidationFailed({"account": [_("The account does not belong to this portal user's customer.")]})
+    if wanted:
+        wanted.add(MANDATE_VIEW)
+    user = portal_user.user
+    with transaction.atomic():
+        held = set(get_perms(user, account)) & set(MANDATE_RIGHTS)
+        for right in sorted(held - wanted):
+            remove_perm(f"accounts.{right}", user, account)
+        for right in sorted(wanted - held):
+            assign_perm(f"accounts.{right}", user, account)
+        audit_record(
+            actor=actor.label,
+            action="mandate.grant",
+            object_type="account",
+            object_id=str(account.public_id),
+            detail={"user": user.get_username(), "rights": sorted(wanted), "before": sorted(held)},
+        )
+    return frozenset(wanted)
+
+
+def _holds_right(user: User, account: Account, right: str) -> bool:
+    portal_user = getattr(user, "portal_user", None)
+    return bool(
+        getattr(user, "is_active", False)
+        and portal_user is not None
+        and portal_user.customer_id == account.customer_id
+        and user.has_perm(f"accounts.{right}", account)
+    )
+
+
+def mandate_requires_second_approval(*, account: Account, amount: Money) -> bool:
+    """Whether a payment of `amount` from this account needs a second portal user's approval:
+    a corporate customer's payment above its own threshold, or any of its payments when no
+    threshold (or one in another currency) is set. Individuals decide alone."""
+    customer = account.customer
+    if customer is None or customer.kind != CustomerKind.CORPORATE:
+        return False
+    if customer.approval_threshold is None or customer.approval_threshold_currency != amount.currency:
+        return True
+    return amount.amount > customer.approval_threshold
+
+
+def mandate_check_initiator(*, user: User, account: Account) -> None:
+    """A portal user may pay from this account: NotFound when they may not even see it (another
+    customer's id answers as if it did not exist), PermissionDenied without the initiate right."""
+    if not _holds_right(user, account, MANDATE_VIEW):
+        raise NotFound()
+    if not _holds_right(user, account, MANDATE_INITIATE):
+        raise PermissionDenied(_("You may not initiate payments from this account."))
+
+
+def mandate_check_approver(*, approver: User, initiator: User, account: Account) -> None:
+    """The second user of a corporate payment: holds the approve right on the account and is not
+    the one who initiated it (maker-checker)."""
+    if not _holds_right(approver, account, MANDATE_VIEW):
+        raise NotFound()
+    if approver.pk == initiator.pk:
+        raise PermissionDenied(_("The user who initiated a payment cannot approve it."))
+    if not _holds_right(approver, account, MANDATE_APPROVE):
+        raise PermissionDenied(_("You may not approve payments from this account."))

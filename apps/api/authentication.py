@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from apps.common.principals import Actor, Channel
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,19 @@ class _TokenCache:
 token_cache = _TokenCache()
 
 
+def revoked_cache_key(client_id: str) -> str:
+    """Set in the shared cache for a while after a client is disabled or its secret rotated."""
+    return f"api-client-revoked:{client_id}"
+
+
+def _revoked_elsewhere(client_id: str) -> bool:
+    try:
+        return bool(cache.get(revoked_cache_key(client_id)))
+    except Exception:  # noqa: BLE001 - cache down: trust the database, not this process's memory
+        logger.warning("token cache: the shared cache is unreachable; checking the token in the database")
+        return True
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
@@ -83,7 +100,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         checksum = hashlib.sha256(token.strip().encode()).hexdigest()
         cached = token_cache.get(checksum)
         if cached is not None:
-            return cached, None
+            if not _revoked_elsewhere(cached.client_id):
+                return cached, None
+            token_cache.clear()  # revoked in another process (or cache unreachable): look it up again
         access = (
             AccessToken.objects.select_related("application__api_client")
             .filter(token_checksum=checksum)

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from apps.common.errors import DomainError, ValidationFailed
@@ -82,6 +82,11 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """Every shown field is read-only (also non-editable ones, which a form cannot hold)."""
         return [*(self.fields or ()), *super().get_readonly_fields(request, obj)]
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
+        """A row the user may not see (another relationship manager's customer) answers 404, as one
+        that does not exist - not Django's redirect that names the id."""
+        raise Http404
 
     def user_may(self, request: HttpRequest, permission: str) -> bool:
         """Whether the user holds `app_label.<permission>` (e.g. `change_account`) on this model's app."""

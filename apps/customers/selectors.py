@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
 
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
@@ -51,3 +53,19 @@ def customers_rejected_pii_due(*, decided_before: dt.datetime) -> QuerySet[Custo
         .filter(accounts__isnull=True, api_clients__isnull=True)
         .order_by("pk")
     )
+
+
+def customers_for_staff(user: User | AnonymousUser) -> QuerySet[Customer]:
+    """The customers a staff user may see: all with customers.view_customer, only those assigned
+    to them (django-guardian object permission) with customers.view_assigned_customer, else none."""
+    if not getattr(user, "is_active", False):
+        return Customer.objects.none()
+    if user.has_perm("customers.view_customer"):
+        return Customer.objects.all()
+    if user.has_perm("customers.view_assigned_customer"):
+        return get_objects_for_user(user, "customers.view_customer", klass=Customer, accept_global_perms=False)
+    return Customer.objects.none()
+
+
+def staff_may_view_customer(user: User | AnonymousUser, customer: Customer) -> bool:
+    return bool(user.has_perm("customers.view_customer") or user.has_perm("customers.view_customer", customer))

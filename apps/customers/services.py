@@ -7,14 +7,17 @@ import re
 from typing import Any
 
 import pycountry
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.audit.services import audit_record, audit_record_many
 from apps.common.errors import ValidationFailed
+from apps.common.money import Money
 from apps.common.principals import Actor, require_bank
 from apps.customers.identity import (
     IdentityError,
@@ -22,7 +25,7 @@ from apps.customers.identity import (
     national_id_digest,
     validate_national_id,
 )
-from apps.customers.models import Customer, CustomerKind, KycStatus
+from apps.customers.models import Customer, CustomerKind, KycStatus, PortalUser
 from apps.customers.selectors import customers_rejected_pii_due
 
 _PHONE = re.compile(r"\+?[0-9]{6,15}")
@@ -169,3 +172,79 @@ def customers_purge_rejected_pii(*, actor: Actor, decided_before: dt.datetime, l
         public_ids = [str(public_id) for _pk, public_id in due]
         audit_record_many(actor=actor.label, action="customer.pii_purge", object_type="customer", object_ids=public_ids)
     return public_ids
+
+
+RM_OBJECT_PERMISSION = "customers.view_customer"  # held on each customer assigned to a manager
+
+
+def customer_assign_relationship_manager(*, actor: Actor, customer: Customer, manager: User | None) -> Customer:
+    """Make `manager` (a staff user in a role holding customers.view_assigned_customer) the
+    customer's relationship manager: they get django-guardian's view permission on this customer,
+    and the previous manager loses it. `None` leaves the customer without a manager."""
+    require_bank(actor)
+    if manager is not None and not (
+        manager.is_staff and manager.is_active and manager.has_perm("customers.view_assigned_customer")
+    ):
+        raise ValidationFailed({"manager": [_("Choose an active staff user in the relationship manager role.")]})
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        previous = locked.relationship_manager
+        if previous is not None and previous != manager:
+            remove_perm(RM_OBJECT_PERMISSION, previous, locked)
+        if manager is not None:
+            assign_perm(RM_OBJECT_PERMISSION, manager, locked)
+        locked.relationship_manager = manager
+        locked.save(update_fields=["relationship_manager", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="customer.assign_relationship_manager",
+            object_type="customer",
+            object_id=str(locked.public_id),
+            detail={
+                "previous": previous.get_username() if previous is not None else None,
+                "manager": manager.get_username() if manager is not None else None,
+            },
+        )
+    return locked
+
+
+def customer_set_approval_threshold(*, actor: Actor, customer: Customer, threshold: Money | None) -> Customer:
+    """Corporate mandates: payments above `threshold` need a second portal user's approval
+    (None: every payment does, the safe default for a corporate customer)."""
+    require_bank(actor)
+    if customer.kind != CustomerKind.CORPORATE:
+        raise ValidationFailed({"threshold": [_("Only corporate customers have an approval threshold.")]})
+    if threshold is not None and threshold.amount < 0:
+        raise ValidationFailed({"threshold": [_("The threshold cannot be negative.")]})
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked.approval_threshold = threshold.amount if threshold is not None else None
+        locked.approval_threshold_currency = threshold.currency if threshold is not None else ""
+        locked.save(update_fields=["approval_threshold", "approval_threshold_currency", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="customer.set_approval_threshold",
+            object_type="customer",
+            object_id=str(locked.public_id),
+            detail={"threshold": str(threshold) if threshold is not None else None},
+        )
+    return locked
+
+
+def portal_user_create(*, actor: Actor, customer: Customer, user: User) -> PortalUser:
+    """Link a (non-staff) login to a customer; its per-account rights are granted separately."""
+    require_bank(actor)
+    if user.is_staff or user.is_superuser:
+        raise ValidationFailed({"user": [_("Staff users cannot be portal users: use a separate login.")]})
+    if PortalUser.objects.filter(user=user).exists():
+        raise ValidationFailed({"user": [_("This login already belongs to a customer.")]})
+    with transaction.atomic():
+        portal_user = PortalUser.objects.create(user=user, customer=customer)
+        audit_record(
+            actor=actor.label,
+            action="portal_user.create",
+            object_type="customer",
+            object_id=str(customer.public_id),
+            detail={"user": user.get_username()},
+        )
+    return portal_user

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "auditlog",
     "django_prometheus",
+    "guardian",
     "apps.common",
     "apps.audit",
     "apps.customers",
@@ -150,6 +151,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # FINSYS_WORKER_HEARTBEAT_SECONDS: finsys/celery.py) is older than this.
 FINSYS_WORKER_STALE_SECONDS = env.int("FINSYS_WORKER_STALE_SECONDS", default=180)
 
+# Model permissions from the role groups (apps/common/roles.py), then django-guardian's object
+# permissions (a relationship manager's customers, portal users' per-account rights).
+ANONYMOUS_USER_NAME = None  # guardian: no object permissions for anonymous visitors, no such user
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,6 +189,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.HasRequiredScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.ClientRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Cursor",
@@ -220,6 +226,7 @@ OAUTH2_PROVIDER = {
         "reports:read": "Read reports",
     },
     "SCOPES_BACKEND_CLASS": "apps.api.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "apps.api.oauth.ClientValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "ALLOWED_GRANT_TYPES": ["client_credentials"],
@@ -256,6 +263,7 @@ MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP before any password check
     "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",  # object permissions (relationship managers, mandates)
 ]
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
@@ -300,6 +308,13 @@ CONTENT_SECURITY_POLICY = {
 
 # Resolved bearer tokens are cached per process this long: revocation takes effect this late.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
+
+# Per-client request rates by channel ("600/min"; empty: unthrottled), counted in the cache
+# (Redis when REDIS_URL is set). Bank systems (`system`) are not throttled by default.
+API_THROTTLE_RATES = {
+    "system": env.str("API_THROTTLE_RATE_SYSTEM", default="") or None,
+    "api": env.str("API_THROTTLE_RATE_API", default="600/min") or None,
+}
 
 # Business settings.
 FINSYS_APPROVAL_TTL_HOURS = env.int("FINSYS_APPROVAL_TTL_HOURS", default=72)

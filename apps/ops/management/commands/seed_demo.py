@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
@@ -34,9 +34,10 @@ from apps.accounts.services import account_freeze, account_open
 from apps.audit.services import audit_record
 from apps.common.money import Money
 from apps.common.principals import Actor, Channel
+from apps.common.roles import ROLES, roles_sync
 from apps.customers.identity import china_resident_id_for
 from apps.customers.models import Customer, CustomerKind
-from apps.customers.services import customer_create, customer_decide_kyc
+from apps.customers.services import customer_assign_relationship_manager, customer_create, customer_decide_kyc
 from apps.transactions.services import deposit_create, transfer_create, withdrawal_create
 
 SEED_ACTOR = Actor(label="system:seed", channel=Channel.SYSTEM)
@@ -46,74 +47,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # --- staff -------------------------------------------------------------------------------
 
-_VIEW_LEDGER = ["transactions.view_journalentry", "transactions.view_posting"]
-_VIEW_BANK = [
-    "customers.view_customer",
-    "accounts.view_account",
-    "accounts.view_hold",
-    "accounts.view_product",
-    *_VIEW_LEDGER,
-]
-
-# Model permissions per role. The admin is read-only for finsys models: `change_*` lets a role
-# run the admin actions on that model (each calls a service), `add_journalentry` lets it reverse
-# an entry (a new, compensating entry).
-# Emergency controls: `add_` switches one on (a customer freeze from the customers page),
-# `change_` asks for one to be lifted; lifting runs when `change_approval` approves it.
-_EMERGENCY_ON = ["common.view_emergencycontrol", "common.add_emergencycontrol"]
-ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "teller": [*_VIEW_BANK],
-    "operations": [
-        *_VIEW_BANK,
-        "accounts.change_account",
-        "accounts.change_hold",
-        "transactions.add_journalentry",
-        "compliance.view_approval",
-        *_EMERGENCY_ON,
-    ],
-    "relationship_manager": [*_VIEW_BANK, "compliance.view_approval"],
-    "risk_officer": [
-        *_VIEW_BANK,
-        "accounts.change_account",
-        "compliance.view_approval",
-        "audit.view_auditevent",
-        *_EMERGENCY_ON,
-        "common.change_emergencycontrol",
-    ],
-    "compliance_officer": [
-        *_VIEW_BANK,
-        "customers.change_customer",
-        "accounts.change_account",
-        "compliance.view_approval",
-        "compliance.change_approval",
-        "audit.view_auditevent",
-        *_EMERGENCY_ON,
-        "common.change_emergencycontrol",
-    ],
-    "auditor": [
-        *_VIEW_BANK,
-        "compliance.view_approval",
-        "audit.view_auditevent",
-        "audit.view_auditcheckpoint",
-        "audit.verify_audit",
-        "auditlog.view_logentry",
-        "api.view_apiclient",
-        "common.view_idempotencyrecord",
-        "common.view_emergencycontrol",
-        "auth.view_user",
-        "auth.view_group",
-        "axes.view_accessattempt",
-        "axes.view_accesslog",
-        "otp_totp.view_totpdevice",
-    ],
-}
-# The administrator group holds every permission of these apps (the `admin` user is also a superuser):
-# with axes and otp_totp, unlocking a locked-out login and resetting a lost authenticator.
-ADMINISTRATOR_APPS = [
-    *["customers", "accounts", "transactions", "compliance", "audit", "auditlog", "api", "common", "auth"],
-    *["axes", "otp_totp"],
-]
-
+# Role groups and their permissions: apps/common/roles.py (roles_sync).
 STAFF: list[tuple[str, str, str, str]] = [
     # username, group, first name, last name
     ("teller", "teller", "Na", "Li"),
@@ -389,6 +323,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             staff = self._staff()
             made = self._customers(customers, rng)
+            managed = self._assign_relationship_manager(made)
             verified = [c for c in made if c.kyc_status == "verified"]
             books = self._accounts(verified, accounts, rng)
             kinds = self._history(books, transactions, rng)
@@ -408,6 +343,7 @@ class Command(BaseCommand):
         corporate = sum(1 for c in made if c.kind == CustomerKind.CORPORATE)
         self.stdout.write(f"Demo bank loaded in {elapsed:.1f} s:")
         self.stdout.write(f"  staff users   {len(staff)} ({', '.join(staff)})")
+        self.stdout.write(f"  relationship_manager looks after {managed} customers")
         self.stdout.write(
             f"  customers     {len(made)} ({len(verified)} KYC-verified, {len(made) - len(verified)} pending;"
             f" {corporate} corporate)"
@@ -427,11 +363,8 @@ class Command(BaseCommand):
     # --- staff ---
 
     def _staff(self) -> list[str]:
-        groups: dict[str, Group] = {}
-        for role, names in ROLE_PERMISSIONS.items():
-            groups[role] = self._group(role, self._permissions(names))
-        everything = Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS)
-        groups["administrator"] = self._group("administrator", list(everything))
+        roles_sync()
+        groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
         usernames = []
         for username, group, first, last in STAFF:
             user = User(
@@ -450,23 +383,13 @@ class Command(BaseCommand):
         return usernames
 
     @staticmethod
-    def _permissions(names: list[str]) -> list[Permission]:
-        wanted = {tuple(name.split(".", 1)) for name in names}
-        found = [
-            p
-            for p in Permission.objects.filter(codename__in=[c for _a, c in wanted]).select_related("content_type")
-            if (p.content_type.app_label, p.codename) in wanted
-        ]
-        missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
-        if missing:
-            raise CommandError(f"unknown permissions: {sorted(missing)} (run migrate first)")
-        return found
-
-    @staticmethod
-    def _group(name: str, permissions: list[Permission]) -> Group:
-        group, _created = Group.objects.get_or_create(name=name)
-        group.permissions.set(permissions)
-        return group
+    def _assign_relationship_manager(customers: list[Customer]) -> int:
+        """Every third customer is looked after by the demo relationship manager (who sees only them)."""
+        manager = User.objects.get(username="relationship_manager")
+        mine = customers[::3]
+        for customer in mine:
+            customer_assign_relationship_manager(actor=SEED_ACTOR, customer=customer, manager=manager)
+        return len(mine)
 
     # --- customers and accounts ---
 

@@ -1,0 +1,183 @@
+"""Staff roles: the one place that says which role holds which permission.
+
+A role is a Django group of the same name. `ROLE_PERMISSIONS` is the permission matrix as data
+(role -> permission `app_label.codename`s); `roles_sync` makes the groups hold exactly that (it
+runs after every `migrate` and from `manage.py roles_sync`), and `matrix_markdown` renders the
+table that docs/security.md carries (a test keeps the two equal).
+
+The admin is read-only for every finsys model: `view_*` shows a model, `change_*` lets a role run
+the admin actions on that model (each calls a service as that user), `add_journalentry` lets it
+reverse an entry (a new, compensating entry). Customers and API clients are not staff: they are
+separate principals (portal users with per-account rights, OAuth2 clients with scopes) and hold
+no role.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+TELLER = "teller"
+OPERATIONS = "operations"
+RELATIONSHIP_MANAGER = "relationship_manager"
+RISK_OFFICER = "risk_officer"
+COMPLIANCE_OFFICER = "compliance_officer"
+AUDITOR = "auditor"
+ADMINISTRATOR = "administrator"
+
+_LEDGER = {"transactions.view_journalentry", "transactions.view_posting"}
+# Emergency controls: `add_` switches one on (a customer freeze from the customers page),
+# `change_` asks for one to be lifted; lifting runs when `change_approval` approves it.
+_EMERGENCY_ON = {"common.view_emergencycontrol", "common.add_emergencycontrol"}
+_BANK = {
+    "customers.view_customer",
+    "accounts.view_account",
+    "accounts.view_hold",
+    "accounts.view_product",
+    *_LEDGER,
+}
+
+# What each role holds, beyond nothing. Custom permissions are declared on their models:
+# customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
+# only the customers one is relationship manager of: django-guardian object permissions),
+# customers.assign_relationship_manager.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    TELLER: frozenset(_BANK),
+    OPERATIONS: frozenset(
+        {
+            *_BANK,
+            "accounts.change_account",
+            "accounts.change_hold",
+            "transactions.add_journalentry",
+            "compliance.view_approval",
+            "customers.assign_relationship_manager",
+            *_EMERGENCY_ON,
+        }
+    ),
+    RELATIONSHIP_MANAGER: frozenset(
+        {
+            "customers.view_assigned_customer",
+            "accounts.view_product",
+            "compliance.view_approval",
+        }
+    ),
+    RISK_OFFICER: frozenset(
+        {
+            *_BANK,
+            "accounts.change_account",
+            "compliance.view_approval",
+            "audit.view_auditevent",
+            *_EMERGENCY_ON,
+            "common.change_emergencycontrol",
+        }
+    ),
+    COMPLIANCE_OFFICER: frozenset(
+        {
+            *_BANK,
+            "customers.change_customer",
+            "customers.view_pii",
+            "accounts.change_account",
+            "compliance.view_approval",
+            "compliance.change_approval",
+            "audit.view_auditevent",
+            *_EMERGENCY_ON,
+            "common.change_emergencycontrol",
+        }
+    ),
+    AUDITOR: frozenset(
+        {
+            *_BANK,
+            "compliance.view_approval",
+            "audit.view_auditevent",
+            "audit.view_auditcheckpoint",
+            "audit.verify_audit",
+            "auditlog.view_logentry",
+            "api.view_apiclient",
+            "common.view_idempotencyrecord",
+            "common.view_emergencycontrol",
+            "auth.view_user",
+            "auth.view_group",
+            "axes.view_accessattempt",
+            "axes.view_accesslog",
+            "otp_totp.view_totpdevice",
+        }
+    ),
+    # Filled from the database by roles_sync: every permission of ADMINISTRATOR_APPS.
+    ADMINISTRATOR: frozenset(),
+}
+ADMINISTRATOR_APPS = (
+    "customers",
+    "accounts",
+    "transactions",
+    "compliance",
+    "audit",
+    "auditlog",
+    "api",
+    "common",
+    "auth",
+    "axes",  # unlock a locked-out login
+    "otp_totp",  # reset a lost authenticator
+    "django_celery_beat",
+)
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def role_holds(role: str, permission: str) -> bool:
+    """Whether the role's group holds `app_label.codename` (as roles_sync sets it up)."""
+    if role == ADMINISTRATOR:
+        return permission.split(".", 1)[0] in ADMINISTRATOR_APPS
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def _resolve(names: Iterable[str]) -> tuple[list[Permission], list[str]]:
+    wanted = {tuple(name.split(".", 1)) for name in names}
+    found = {
+        (p.content_type.app_label, p.codename): p
+        for p in Permission.objects.filter(codename__in=[c for _a, c in wanted]).select_related("content_type")
+    }
+    missing = sorted(f"{a}.{c}" for a, c in wanted if (a, c) not in found)
+    return [found[key] for key in sorted(wanted) if key in found], missing
+
+
+def roles_sync(*, strict: bool = True) -> dict[str, int]:
+    """Create or update one group per role so that it holds exactly its permissions; idempotent.
+
+    Returns role -> number of permissions. A permission that does not exist (a typo, or
+    migrations not applied) raises LookupError when `strict`, else it is skipped with a warning.
+    """
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        for role, names in ROLE_PERMISSIONS.items():
+            if role == ADMINISTRATOR:
+                permissions = list(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
+            else:
+                permissions, missing = _resolve(names)
+                if missing:
+                    if strict:
+                        raise LookupError(f"unknown permissions for role {role}: {', '.join(missing)}")
+                    logger.warning("roles_sync: role %s skips unknown permissions %s", role, missing)
+            group, _created = Group.objects.get_or_create(name=role)
+            group.permissions.set(permissions)
+            counts[role] = len(permissions)
+    return counts
+
+
+def matrix_rows() -> list[str]:
+    """Every permission some role (other than the administrator) holds, in a stable order."""
+    return sorted(set().union(*ROLE_PERMISSIONS.values()))
+
+
+def matrix_markdown() -> str:
+    """The permission matrix as the Markdown table in docs/security.md."""
+    header = "| permission | " + " | ".join(ROLES) + " |"
+    rule = "|---|" + "---|" * len(ROLES)
+    lines = [header, rule]
+    for permission in matrix_rows():
+        marks = ["✓" if role_holds(role, permission) else "" for role in ROLES]
+        lines.append(f"| `{permission}` | " + " | ".join(marks) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,272 @@
+"""The permission matrix, proven on every URL: each pattern the resolver serves (API, admin,
+probes, and the back office and portal as they arrive) needs a policy in tests/url_policies.py,
+and is requested once per principal - anonymous, every staff role, and on the API a bank client
+and a customer-bound client - to check that the answer matches the policy and the roles in
+apps/common/roles.py. Each request runs in a savepoint that is rolled back, so pairs do not
+change what later pairs see. The number of pairs checked is printed in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import uuid
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+import django.test.client
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
+
+from apps.accounts.services import hold_create
+from apps.common.money import Money
+from apps.common.principals import SYSTEM_ACTOR
+from apps.common.roles import ROLES, role_holds
+from apps.customers.models import Customer
+from apps.customers.services import customer_assign_relationship_manager
+from tests.url_policies import Policy, policy_for
+
+CHECKED: Counter[str] = Counter()  # principal -> pairs checked; reported by conftest's summary
+API_PRINCIPALS = ("bank_client", "bound_client")
+PRINCIPALS = ("anonymous", *ROLES, *API_PRINCIPALS)
+SERVED_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def url_patterns(patterns: Any = None, prefix: str = "", namespace: str = "") -> list[tuple[str, str | None, Any]]:
+    """Every (full route, namespaced name or None, callback) the resolver serves, through includes."""
+    found: list[tuple[str, str | None, Any]] = []
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
+            found += url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        else:
+            assert isinstance(pattern, URLPattern)
+            name = f"{namespace}{pattern.name}" if pattern.name else None
+            found.append((prefix + str(pattern.pattern), name, pattern.callback))
+    return found
+
+
+PATTERNS = url_patterns()
+
+
+def methods_of(route: str, callback: Any) -> list[str]:
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if route.startswith("api/") and view_class is not None:
+        return [m.upper() for m in SERVED_METHODS if hasattr(view_class, m)] or ["GET"]
+    return ["GET"]
+
+
+def test_every_url_pattern_has_a_policy():
+    missing = [f"{name or '(unnamed)'}  {route}" for route, name, _cb in PATTERNS if policy_for(route, name) is None]
+    assert not missing, (
+        "URL patterns without an access policy; add one line each to URL_POLICIES in tests/url_policies.py:\n  "
+        + "\n  ".join(missing)
+    )
+
+
+def test_a_url_without_a_policy_is_reported():
+    """The check above cannot pass by accident: an unknown route has no policy."""
+    assert policy_for("staff/brand-new/", "staff:brand-new") is None
+    assert policy_for("admin/customers/customer/", "admin:customers_customer_changelist") is not None
+
+
+# --- the world every principal is tried in ---------------------------------------------------------
+
+
+def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dict[type[models.Model], Any]:
+    """One row of every model the admin shows (those the test setup did not make are made here)."""
+    application = AccessToken.objects.select_related("application").first().application
+    later = timezone.now() + dt.timedelta(hours=1)
+    makers: dict[type[models.Model], Any] = {
+        IntervalSchedule: lambda: IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS),
+        CrontabSchedule: lambda: CrontabSchedule.objects.create(minute="0", hour="1"),
+        SolarSchedule: lambda: SolarSchedule.objects.create(event="sunrise", latitude=31.2, longitude=121.5),
+        ClockedSchedule: lambda: ClockedSchedule.objects.create(clocked_time=later),
+        PeriodicTask: lambda: PeriodicTask.objects.create(
+            name="matrix", task="noop", crontab=CrontabSchedule.objects.create(minute="5", hour="2")
+        ),
+        Grant: lambda: Grant.objects.create(
+            user=user, application=application, code="c", expires=later, redirect_uri="https://x.example/cb"
+        ),
+        IDToken: lambda: IDToken.objects.create(user=user, application=application, expires=later),
+        RefreshToken: lambda: RefreshToken.objects.create(user=user, application=application, token="r"),
+    }
+    rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
+    for model in admin.site._registry:
+        if model in rows:
+            continue
+        row = model._default_manager.order_by("pk").first()
+        if row is None and model in makers:
+            row = makers[model]()
+        assert row is not None, f"the matrix test needs a row of {model._meta.label}: add a maker in _admin_rows"
+        rows[model] = row
+    return rows
+
+
+@pytest.fixture
+def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
+    mine = make_customer(name="Matrix Customer")
+    account = make_account(customer=mine, balance="100")
+    second = make_account(customer=mine)
+    bound = make_api(customer=mine)
+    moved = api.post(
+        "/api/v1/transfers/",
+        {"from_account": str(account.public_id), "to_account": str(second.public_id), "amount": "1", "currency": "CNY"},
+    )
+    assert moved.status_code == 201, moved.content
+    hold = hold_create(actor=SYSTEM_ACTOR, account=account, amount=Money(Decimal("2"), "CNY"))
+    maker = make_api(name="maker")  # another principal asks, so the bank client may decide
+    assert maker.post(f"/api/v1/accounts/{second.public_id}/freeze/", {}, key=None).status_code == 200
+    unfreeze = maker.post(f"/api/v1/accounts/{second.public_id}/unfreeze/", {}, key=None)
+    assert unfreeze.status_code == 202, unfreeze.content
+
+    users: dict[str, User] = {}
+    clients: dict[str, Client] = {"anonymous": Client()}
+    for role in ROLES:
+        user = User.objects.create_user(username=f"matrix-{role}", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        users[role] = user
+        clients[role] = Client()
+        clients[role].force_login(user)
+    customer_assign_relationship_manager(
+        actor=SYSTEM_ACTOR, customer=mine, manager=User.objects.get(pk=users["relationship_manager"].pk)
+    )
+    rows = _admin_rows(mine, account, users["teller"])
+    return {
+        "clients": clients,
+        "tokens": {"bank_client": api.token, "bound_client": bound.token},
+        "api_kwargs": {
+            "customer_id": mine.public_id,
+            "account_id": account.public_id,
+            "transaction_id": moved.json()["id"],
+            "hold_id": hold.public_id,
+            "approval_id": unfreeze.json()["approval"],
+            "payment_id": uuid.uuid4(),
+        },
+        "rows": rows,
+        "user": users["teller"],
+        "customer": mine,
+    }
+
+
+def concrete_path(route: str, world: dict[str, Any]) -> str:
+    if route == "admin/(?P<url>.*)$":
+        return "/admin/no-such-page/"
+    if route.startswith("admin/^(?P<app_label>"):
+        return "/admin/api/"
+    assert "(?P" not in route, f"no example path for the regex route {route}: add one in concrete_path"
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name in world["api_kwargs"]:
+            return str(world["api_kwargs"][name])
+        if name == "content_type_id":
+            return str(ContentType.objects.get_for_model(Customer).pk)
+        if name == "id":
+            return str(world["user"].pk)
+        if name == "object_id":
+            if route.startswith("admin/r/"):
+                return str(world["customer"].pk)
+            for model, row in world["rows"].items():
+                if route.startswith(f"admin/{model._meta.app_label}/{model._meta.model_name}/"):
+                    return str(row.pk)
+        raise AssertionError(f"no example value for <{match.group(0)}> in {route}: add one in concrete_path")
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
+
+
+# --- what each principal should get -----------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_requests(monkeypatch) -> Any:
+    """Hundreds of expected 401/403/404s: formatting each one's traceback for the log costs more
+    than the request itself; so does the test client's copy of every template context, which
+    nothing here reads."""
+    monkeypatch.setattr(django.test.client, "store_rendered_templates", lambda *args, **kwargs: None)
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+def expected(policy: Policy, principal: str, method: str) -> str:
+    if policy.kind == "public":
+        return "allowed"
+    if policy.kind == "api":
+        if principal == "bank_client":
+            return "allowed"
+        if principal == "bound_client":
+            return "denied" if method in policy.bank_only else "allowed"
+        return "unauthenticated"  # no bearer token: sessions do not count on the API
+    if principal == "anonymous":
+        return "login"
+    if policy.kind == "nobody":
+        return "denied"
+    assert policy.kind == "staff", policy
+    return "allowed" if not policy.perms or any(role_holds(principal, p) for p in policy.perms) else "denied"
+
+
+def outcome(response: Any, policy: Policy) -> str:
+    status = response.status_code
+    if status == 501:
+        return "allowed"  # a known route whose feature is not built yet (payments)
+    if status >= 500:
+        return f"error {status}"
+    if status == 401:
+        return "unauthenticated"
+    if status == 403 or (policy.kind == "staff" and policy.denied != 403 and status == policy.denied):
+        return "denied"
+    if status in (301, 302) and response["Location"].split("?")[0].endswith("/admin/login/"):
+        return "login"
+    return "allowed"
+
+
+def request(world: dict[str, Any], principal: str, method: str, path: str, policy: Policy) -> Any:
+    client = world["clients"].get(principal) or Client()
+    headers = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    if principal in API_PRINCIPALS:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {world['tokens'][principal]}"
+    with transaction.atomic():  # a savepoint: whatever the request changes is undone
+        if method == "GET":
+            response = client.get(path, **headers)
+        else:
+            body = json.dumps(policy.body or {})
+            response = client.generic(method, path, body, content_type="application/json", **headers)
+        transaction.set_rollback(True)
+    return response
+
+
+def test_every_url_answers_every_principal_as_its_policy_says(world, fast_requests):
+    """One request per (URL pattern, method, principal); every mismatch is listed."""
+    mismatches = []
+    for route, name, callback in PATTERNS:
+        policy = policy_for(route, name)
+        assert policy is not None, f"{name or route} has no policy (see test_every_url_pattern_has_a_policy)"
+        path = concrete_path(route, world)
+        for principal in PRINCIPALS:
+            if principal in API_PRINCIPALS and not route.startswith("api/"):
+                continue  # API clients hold bearer tokens: to pages they are anonymous visitors
+            for method in methods_of(route, callback):
+                want = expected(policy, principal, method)
+                response = request(world, principal, method, path, policy)
+                got = outcome(response, policy)
+                CHECKED[principal] += 1
+                if got != want:
+                    mismatches.append(
+                        f"{principal}: {method} {path} ({name or route}): expected {want}, got {got} {response.status_code}"
+                    )
+    assert set(CHECKED) == set(PRINCIPALS)
+    assert not mismatches, "\n  ".join(["answers that differ from tests/url_policies.py:", *mismatches])

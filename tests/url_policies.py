@@ -1,0 +1,138 @@
+"""Who may reach each URL of finsys: the policy table that tests/test_permission_matrix.py
+checks against every URL pattern the resolver serves, for anonymous visitors, every staff role
+and (on the API) a bank client and a customer-bound client.
+
+A new URL without a policy fails that test. Adding one is one line in URL_POLICIES, keyed by the
+URL's name (`namespace:name`) or, for an unnamed pattern, its full route:
+
+    "staff:customer-detail": staff("customers.view_customer", "customers.view_assigned_customer"),
+
+Admin pages of registered models need no line: `admin_model_policy` derives them from the model's
+permissions (what the role groups hold, apps/common/roles.py); a line here overrides that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import admin
+
+from apps.common.admin import ReadOnlyModelAdmin
+
+
+@dataclass(frozen=True)
+class Policy:
+    """`public`: anyone. `staff`: a logged-in staff user holding any one of `perms` (any staff
+    user when empty); anonymous visitors are sent to the login page, others get `denied`.
+    `nobody`: staff pages that refuse every role. `api`: bearer tokens only (the route's scopes are
+    checked by apps/api/tests/test_scopes_and_scoping.py); `bank_only` methods answer 403 to
+    customer-bound clients whatever their scopes."""
+
+    kind: str
+    perms: tuple[str, ...] = ()
+    bank_only: tuple[str, ...] = ()
+    denied: int = 403
+    body: dict[str, Any] | None = None  # a request body that passes validation, when {} does not
+
+
+PUBLIC = Policy("public")
+NOBODY = Policy("nobody")
+
+
+def staff(*perms: str, denied: int = 403) -> Policy:
+    return Policy("staff", perms=perms, denied=denied)
+
+
+def api(*, bank_only: tuple[str, ...] = (), body: dict[str, Any] | None = None) -> Policy:
+    return Policy("api", bank_only=bank_only, body=body)
+
+
+_RM_TOO = "customers.view_assigned_customer"  # a relationship manager sees their own customers
+
+URL_POLICIES: dict[str, Policy] = {
+    # health probes
+    "healthz": PUBLIC,
+    "readyz": PUBLIC,
+    # REST API
+    "api:token": PUBLIC,
+    "api:schema": PUBLIC,
+    "api:docs": PUBLIC,
+    "api:customers": api(
+        bank_only=("POST",),
+        body={"kind": "corporate", "full_name": "Matrix Co", "national_id": "UEN999999X", "country": "SG"},
+    ),
+    "api:customer": api(),
+    "api:customer-kyc": api(bank_only=("POST",), body={"decision": "verified"}),
+    "api:accounts": api(),
+    "api:account": api(),
+    "api:account-transactions": api(),
+    "api:account-balance": api(),
+    "api:account-freeze": api(),
+    "api:account-unfreeze": api(),
+    "api:account-close": api(),
+    "api:deposits": api(),
+    "api:withdrawals": api(),
+    "api:transfers": api(),
+    "api:transaction": api(),
+    "api:transaction-reverse": api(bank_only=("POST",)),
+    "api:holds": api(),
+    "api:hold": api(),
+    "api:hold-capture": api(),
+    "api:hold-release": api(),
+    "api:payments": api(),
+    "api:payment": api(),
+    "api:approval": api(),
+    "api:approval-approve": api(),
+    "api:approval-reject": api(),
+    # the admin site itself
+    "admin:index": staff(),
+    "admin:login": PUBLIC,
+    "admin:logout": PUBLIC,
+    "admin:password_change": staff(),
+    "admin:password_change_done": staff(),
+    "admin:jsi18n": staff(),
+    "admin:view_on_site": staff(),
+    "admin:autocomplete": NOBODY,  # no autocomplete fields are configured: refused to all
+    "admin:app_list": staff("api.view_apiclient", "api.change_apiclient", denied=404),  # filled with app "api"
+    "admin/(?P<url>.*)$": staff(),  # the admin's catch-all: 404 for staff
+    "admin:auth_user_password_change": staff("auth.change_user"),
+    # relationship managers see their assigned customers and those customers' accounts
+    "admin:customers_customer_changelist": staff("customers.view_customer", _RM_TOO),
+    "admin:customers_customer_change": staff("customers.view_customer", _RM_TOO),
+    "admin:customers_customer_history": staff("customers.view_customer", _RM_TOO),
+    "admin:accounts_account_changelist": staff("accounts.view_account", _RM_TOO),
+    "admin:accounts_account_change": staff("accounts.view_account", _RM_TOO),
+    "admin:accounts_account_history": staff("accounts.view_account", _RM_TOO),
+}
+
+ADMIN_MODEL_ACTIONS = ("changelist", "add", "history", "delete", "change")
+
+
+def admin_model_policy(route: str, name: str | None) -> Policy | None:
+    """The policy of an admin page of a registered model, from the model's permissions."""
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"admin/{opts.app_label}/{opts.model_name}/"
+        if not route.startswith(base):
+            continue
+        view, change = f"{opts.app_label}.view_{opts.model_name}", f"{opts.app_label}.change_{opts.model_name}"
+        read_only = isinstance(model_admin, ReadOnlyModelAdmin)
+        if name is None and route == f"{base}<path:object_id>/":
+            return staff()  # redirects any staff user to the change page, which checks
+        action = (name or "").removeprefix(f"admin:{opts.app_label}_{opts.model_name}_")
+        if action in ("changelist", "change", "history"):
+            return staff(view, change)
+        if action == "add":
+            return NOBODY if read_only else staff(f"{opts.app_label}.add_{opts.model_name}")
+        if action == "delete":
+            return NOBODY if read_only else staff(f"{opts.app_label}.delete_{opts.model_name}")
+    return None
+
+
+def policy_for(route: str, name: str | None) -> Policy | None:
+    if name is not None and name in URL_POLICIES:
+        return URL_POLICIES[name]
+    if route in URL_POLICIES:
+        return URL_POLICIES[route]
+    return admin_model_policy(route, name)
