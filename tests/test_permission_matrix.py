@@ -19,6 +19,7 @@ from typing import Any
 
 import django.test.client
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -30,11 +31,15 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
 from apps.accounts.services import hold_create
+from apps.audit.models import AuditCheckpoint
+from apps.audit.services import checkpoint_create
+from apps.common.models import EmergencyControl
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
+from tests.support import verified_staff_client
 from tests.url_policies import Policy, policy_for
 
 CHECKED: Counter[str] = Counter()  # principal -> pairs checked; reported by conftest's summary
@@ -101,6 +106,17 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         ),
         IDToken: lambda: IDToken.objects.create(user=user, application=application, expires=later),
         RefreshToken: lambda: RefreshToken.objects.create(user=user, application=application, token="r"),
+        AccessAttempt: lambda: AccessAttempt.objects.create(
+            username="someone", ip_address="10.0.0.9", user_agent="", path_info="/staff/login/", failures_since_start=1
+        ),
+        AccessLog: lambda: AccessLog.objects.create(
+            username=user.username, ip_address="10.0.0.9", user_agent="", path_info="/staff/login/"
+        ),
+        AuditCheckpoint: lambda: checkpoint_create(actor="test:matrix")[0],
+        # Lifted at once: an active switch would refuse the requests this test makes.
+        EmergencyControl: lambda: EmergencyControl.objects.create(
+            kind="read_only", active=False, reason="matrix", activated_by="test", activated_at=timezone.now()
+        ),
     }
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:
@@ -137,8 +153,7 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
         user = User.objects.create_user(username=f"matrix-{role}", is_staff=True)
         user.groups.add(Group.objects.get(name=role))
         users[role] = user
-        clients[role] = Client()
-        clients[role].force_login(user)
+        clients[role] = verified_staff_client(user)  # password and TOTP: what every staff page needs
     customer_assign_relationship_manager(
         actor=SYSTEM_ACTOR, customer=mine, manager=User.objects.get(pk=users["relationship_manager"].pk)
     )
@@ -205,6 +220,8 @@ def fast_requests(monkeypatch) -> Any:
 def expected(policy: Policy, principal: str, method: str) -> str:
     if policy.kind == "public":
         return "allowed"
+    if policy.kind == "to_login":
+        return "login"
     if policy.kind == "api":
         if principal == "bank_client":
             return "allowed"
@@ -229,7 +246,7 @@ def outcome(response: Any, policy: Policy) -> str:
         return "unauthenticated"
     if status == 403 or (policy.kind == "staff" and policy.denied != 403 and status == policy.denied):
         return "denied"
-    if status in (301, 302) and response["Location"].split("?")[0].endswith("/admin/login/"):
+    if status in (301, 302) and response["Location"].split("?")[0].endswith(("/staff/login/", "/admin/login/")):
         return "login"
     return "allowed"
 

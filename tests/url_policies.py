@@ -25,7 +25,7 @@ from apps.common.admin import ReadOnlyModelAdmin
 class Policy:
     """`public`: anyone. `staff`: a logged-in staff user holding any one of `perms` (any staff
     user when empty); anonymous visitors are sent to the login page, others get `denied`.
-    `nobody`: staff pages that refuse every role. `api`: bearer tokens only (the route's scopes are
+    `nobody`: staff pages that refuse every role. `to_login`: sends everybody to the staff login. `api`: bearer tokens only (the route's scopes are
     checked by apps/api/tests/test_scopes_and_scoping.py); `bank_only` methods answer 403 to
     customer-bound clients whatever their scopes."""
 
@@ -38,6 +38,7 @@ class Policy:
 
 PUBLIC = Policy("public")
 NOBODY = Policy("nobody")
+TO_LOGIN = Policy("to_login")  # sends everybody to the staff login (the admin's own login pages)
 
 
 def staff(*perms: str, denied: int = 403) -> Policy:
@@ -51,9 +52,17 @@ def api(*, bank_only: tuple[str, ...] = (), body: dict[str, Any] | None = None) 
 _RM_TOO = "customers.view_assigned_customer"  # a relationship manager sees their own customers
 
 URL_POLICIES: dict[str, Policy] = {
-    # health probes
+    # health probes; /metrics answers a bearer METRICS_TOKEN or direct connections from
+    # METRICS_ALLOWED_CIDRS (loopback, as the test client is), tested in apps/ops/tests
     "healthz": PUBLIC,
     "readyz": PUBLIC,
+    "metrics": PUBLIC,
+    # the staff login: its steps are reachable before both factors, the rest needs both
+    "staff:login": PUBLIC,
+    "staff:otp": staff(),  # needs the password step first
+    "staff:logout": PUBLIC,
+    "staff:home": staff(),
+    "staff:logout-everywhere": staff(),
     # REST API
     "api:token": PUBLIC,
     "api:schema": PUBLIC,
@@ -87,8 +96,8 @@ URL_POLICIES: dict[str, Policy] = {
     "api:approval-reject": api(),
     # the admin site itself
     "admin:index": staff(),
-    "admin:login": PUBLIC,
-    "admin:logout": PUBLIC,
+    "admin:login": TO_LOGIN,  # the admin logs in through /staff/login/ (password, then TOTP)
+    "admin:logout": staff(),
     "admin:password_change": staff(),
     "admin:password_change_done": staff(),
     "admin:jsi18n": staff(),
@@ -97,6 +106,10 @@ URL_POLICIES: dict[str, Policy] = {
     "admin:app_list": staff("api.view_apiclient", "api.change_apiclient", denied=404),  # filled with app "api"
     "admin/(?P<url>.*)$": staff(),  # the admin's catch-all: 404 for staff
     "admin:auth_user_password_change": staff("auth.change_user"),
+    "admin:audit_verify": staff("audit.verify_audit"),
+    # model history (django-auditlog) is read-only for everybody, administrators included
+    "admin:auditlog_logentry_add": NOBODY,
+    "admin:auditlog_logentry_delete": NOBODY,
     # relationship managers see their assigned customers and those customers' accounts
     "admin:customers_customer_changelist": staff("customers.view_customer", _RM_TOO),
     "admin:customers_customer_change": staff("customers.view_customer", _RM_TOO),
