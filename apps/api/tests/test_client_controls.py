@@ -20,7 +20,7 @@ from apps.api.services import api_client_disable, api_client_enable, api_client_
 from apps.audit.models import AuditEvent
 from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import roles_sync
-from tests.support import assert_problem, ledger_state
+from tests.support import assert_problem, ledger_state, verified_staff_client
 
 
 def token_response(client_id: str, secret: str):
@@ -110,9 +110,7 @@ def _staff(username: str, role: str) -> Client:
     roles_sync()
     user = User.objects.create_user(username=username, password="x", is_staff=True)
     user.groups.add(Group.objects.get(name=role))
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_staff_client(user)
 
 
 def test_the_admin_disables_a_client_for_administrators_only(api):

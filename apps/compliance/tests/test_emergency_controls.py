@@ -14,7 +14,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.test import Client
 
 from apps.accounts.models import Account, AccountStatus
 from apps.accounts.services import account_freeze
@@ -31,7 +30,7 @@ from apps.compliance.services import (
     emergency_control_lift_request,
 )
 from apps.transactions.services import deposit_create, transfer_create
-from tests.support import assert_problem, ledger_state
+from tests.support import assert_problem, ledger_state, verified_staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -331,9 +330,7 @@ def test_the_command_refuses_with_a_reason_and_changes_nothing(staff: Any, argv:
 
 
 def test_the_admin_shows_the_banner_and_the_requester_cannot_approve_the_lift(staff: Any) -> None:
-    alice, bob = Client(), Client()
-    alice.force_login(staff[0])
-    bob.force_login(staff[1])
+    alice, bob = verified_staff_client(staff[0]), verified_staff_client(staff[1])
     assert b"emergency-banner" not in alice.get("/admin/").content
     call_command("emergency_control", "activate", "read_only", "--reason", "drill", "--by", "alice", stdout=StringIO())
     page = alice.get("/admin/").content.decode()
@@ -351,8 +348,7 @@ def test_the_admin_shows_the_banner_and_the_requester_cannot_approve_the_lift(st
 
 def test_the_admin_freezes_a_customer_everywhere(staff: Any, make_account: Any) -> None:
     account = make_account()
-    alice = Client()
-    alice.force_login(staff[0])
+    alice = verified_staff_client(staff[0])
     alice.post("/admin/customers/customer/", {"action": "freeze_everywhere", "_selected_action": [account.customer_id]})
     control = EmergencyControl.objects.get()
     assert control.kind == ControlKind.CUSTOMER_FROZEN

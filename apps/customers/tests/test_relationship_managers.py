@@ -14,6 +14,7 @@ from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.customers.models import Customer
 from apps.customers.selectors import customers_for_staff
 from apps.customers.services import customer_assign_relationship_manager
+from tests.support import verified_staff_client
 
 
 def staff(username: str, role: str) -> User:
@@ -23,9 +24,7 @@ def staff(username: str, role: str) -> User:
 
 
 def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_staff_client(user)
 
 
 @pytest.fixture
