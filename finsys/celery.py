@@ -20,4 +20,14 @@ app.conf.beat_schedule = {
         "task": "apps.common.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
+    # Book gateway answers in batches and re-send payment jobs that were lost.
+    "sweep-payments": {
+        "task": "apps.transactions.tasks.sweep_payments",
+        "schedule": float(os.environ.get("FINSYS_PAYMENT_SWEEP_SECONDS", "10")),
+    },
+    # Deliver outbox events: webhooks, e-mail, SMS.
+    "relay-outbox": {
+        "task": "apps.integrations.tasks.relay_outbox",
+        "schedule": float(os.environ.get("FINSYS_OUTBOX_RELAY_SECONDS", "5")),
+    },
 }

@@ -20,6 +20,7 @@ def _generate() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DEMO_PASSWORD": "demo-" + secrets.token_urlsafe(9),
+        "FINSYS_GATEWAY_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
 
 
