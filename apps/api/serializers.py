@@ -319,7 +319,7 @@ class PaymentIn(MoneyInput):
     reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
 
 
-PAYMENT_STATUSES = [s.value for s in PaymentStatus]
+PAYMENT_STATUSES = PaymentStatus.choices
 
 
 def payment_out(payment: Payment) -> dict[str, Any]:

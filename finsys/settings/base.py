@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.transactions.models.PaymentStatus"},
 }
 
 OAUTH2_PROVIDER = {
