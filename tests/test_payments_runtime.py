@@ -5,7 +5,6 @@ stopped the API still accepts payments, and the outbox delivers them when Redis 
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
@@ -16,8 +15,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 
 from apps.accounts.models import Account, Hold, HoldStatus
+from apps.api.services import api_client_create
 from apps.common.principals import SYSTEM_ACTOR
 from apps.integrations.models import SimulatedGatewayPayment
 from apps.integrations.services import webhook_endpoint_create
@@ -25,8 +26,6 @@ from apps.integrations.signing import SIGNATURE_HEADER, signature_valid
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus
 from tests.processes import (
-    PYTHON,
-    ROOT,
     Receiver,
     free_port,
     http_call,
@@ -45,19 +44,19 @@ FINAL = {PaymentStatus.SETTLED, PaymentStatus.REJECTED}
 
 
 def _env(redis_url: str, **extra: str) -> dict[str, str]:
-    return process_env(
-        DATABASE_URL=database_url(),
-        REDIS_URL=redis_url,
-        CELERY_QUEUE=unique_queue(),
-        FINSYS_GATEWAY_SIM_LATENCY_MS="50",
-        FINSYS_PAYMENT_RETRY_SECONDS="1",
-        FINSYS_PAYMENT_SWEEP_SECONDS="1",
-        FINSYS_OUTBOX_RELAY_SECONDS="1",
-        FINSYS_WEBHOOK_BACKOFF_SECONDS="1",
-        GUNICORN_WORKERS="1",
-        GUNICORN_THREADS="2",
-        **extra,
-    )
+    settings_for_test = {
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "CELERY_QUEUE": unique_queue(),
+        "FINSYS_GATEWAY_SIM_LATENCY_MS": "50",
+        "FINSYS_PAYMENT_RETRY_SECONDS": "1",
+        "FINSYS_PAYMENT_SWEEP_SECONDS": "1",
+        "FINSYS_OUTBOX_RELAY_SECONDS": "1",
+        "FINSYS_WEBHOOK_BACKOFF_SECONDS": "1",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "2",
+    }
+    return process_env(**{**settings_for_test, **extra})
 
 
 class Bank:
@@ -89,19 +88,13 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-def _token(base: str, env: dict[str, str]) -> str:
-    """A bank client made as operators make one (the web process hashes secrets its own way)."""
-    created = subprocess.run(
-        [PYTHON, "manage.py", "create_api_client", "runtime", "--scopes", "payments:write accounts:read"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+def _token(base: str) -> str:
+    """A bank client, its secret hashed with a hasher the web process (production settings) knows."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        issued = api_client_create(name="runtime", scopes=["payments:write", "accounts:read"], customer=None)
     status, token = http_call(
-        f"{base}/api/v1/oauth/token/", form={"grant_type": "client_credentials", **json.loads(created.stdout)}
+        f"{base}/api/v1/oauth/token/",
+        form={"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
     )
     assert status == 200, token
     return str(token["access_token"])
@@ -164,7 +157,7 @@ def test_a_payment_goes_from_received_to_settled_through_a_real_worker(bank, mak
     bank.add(server)
     bank.add(start_worker(env, env["CELERY_QUEUE"]))
     bank.add(start_beat(env))
-    token = _token(base, env)
+    token = _token(base)
     payment = _pay(base, token, account, "250.00")
     rejected = _pay(base, token, account, "10.00", account_number="0009999")
     _wait(lambda: set(_statuses()) <= FINAL, 40, "both payments to be final")
@@ -189,7 +182,7 @@ def test_a_worker_killed_in_the_middle_of_settlement_leaves_every_payment_booked
     second = make_account(balance="500.00")
     server, base = start_gunicorn(env)
     bank.add(server)
-    token = _token(base, env)
+    token = _token(base)
     worker = bank.add(start_worker(env, env["CELERY_QUEUE"]))
     payments = [
         _pay(base, token, first, "100.00"),
@@ -231,7 +224,7 @@ def test_with_redis_stopped_payments_are_accepted_and_delivered_when_it_returns(
     redis = start_redis()
     server, base = start_gunicorn(env)
     bank.add(server)
-    token = _token(base, env)
+    token = _token(base)
     bank.add(start_worker(env, env["CELERY_QUEUE"]))
     bank.add(start_beat(env))
     stop(redis)

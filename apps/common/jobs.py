@@ -23,9 +23,16 @@ def job_send(name: str, *args: Any, countdown: float | None = None) -> bool:
 
     current_app.loader.import_default_modules()
     task = current_app.tasks[name]
+    if current_app.conf.task_always_eager:
+        task.apply_async(args=args, countdown=countdown)
+        return True
     try:
-        task.apply_async(args=args, countdown=countdown, retry=False)
-    except OperationalError as exc:
+        # Publishing on a broker that is down would wait for it to come back (kombu retries the
+        # connection without limit): connect once, and give up at the first refusal.
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0)
+            task.apply_async(args=args, countdown=countdown, retry=False, connection=connection)
+    except (OperationalError, OSError) as exc:
         logger.warning("could not enqueue %s (%s); the scheduled sweep will pick it up", name, exc)
         return False
     return True
