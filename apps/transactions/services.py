@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,8 +43,9 @@ from apps.common.errors import (
     SameAccount,
     ValidationFailed,
 )
-from apps.common.money import Money, minor_unit
+from apps.common.money import Money, format_amount, minor_unit
 from apps.common.principals import Actor, require_bank
+from apps.integrations.services import outbox_emit
 from apps.transactions.models import EntryKind, JournalEntry, Posting
 
 # The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
@@ -119,7 +121,32 @@ def _post(
         Posting.objects.bulk_create(postings)
         accounts_store_balances(touched)
     entry.posted_postings = postings  # type: ignore[attr-defined]
+    _large_transaction_alert(entry, touched)
     return entry
+
+
+LARGE_ALERT_KINDS = (EntryKind.DEPOSIT, EntryKind.WITHDRAWAL, EntryKind.TRANSFER)
+
+
+def _large_transaction_alert(entry: JournalEntry, touched: list[Account]) -> None:
+    """A `transaction.large` outbox event per customer whose account a large movement touched,
+    in the movement's own transaction (nothing at all below the threshold: the hot path)."""
+    threshold = Decimal(settings.FINSYS_LARGE_TRANSACTION_AMOUNT)
+    if entry.kind not in LARGE_ALERT_KINDS or threshold <= 0 or entry.amount < threshold:
+        return
+    for account in touched:
+        if account.customer_id is not None:
+            outbox_emit(
+                kind="transaction.large",
+                payload={
+                    "transaction": str(entry.public_id),
+                    "kind": entry.kind,
+                    "amount": format_amount(entry.amount, entry.currency),
+                    "currency": entry.currency,
+                    "account": str(account.public_id),
+                },
+                customer_id=account.customer_id,
+            )
 
 
 def _write_in_one_statement(

@@ -349,3 +349,27 @@ def test_a_payment_event_is_append_only(make_account):
         event.save()
     with pytest.raises(PermissionError):
         PaymentEvent.objects.filter(pk=event.pk).update(cause="x")
+
+
+@override_settings(FINSYS_LARGE_TRANSACTION_AMOUNT="10000")
+def test_a_large_movement_or_payment_emits_a_large_transaction_event_with_it(make_account):
+    from apps.transactions.services import deposit_create, transfer_create
+
+    account = make_account(balance="20000.00")
+    other = make_account(balance="0")
+    OutboxEvent.objects.all().delete()
+    deposit_create(actor=SYSTEM_ACTOR, account=account.public_id, money=Money(Decimal("9999.99"), "CNY"))
+    assert not OutboxEvent.objects.filter(kind="transaction.large").exists()
+    transfer_create(
+        actor=SYSTEM_ACTOR,
+        from_account=account.public_id,
+        to_account=other.public_id,
+        money=Money(Decimal("10000.00"), "CNY"),
+    )
+    large = OutboxEvent.objects.filter(kind="transaction.large").order_by("id")
+    assert sorted(e.customer_id for e in large) == sorted([account.customer_id, other.customer_id])
+    assert {e.payload["amount"] for e in large} == {"10000.00"}
+    payment = _pay(account, "10000.00")
+    alert = OutboxEvent.objects.filter(kind="transaction.large", payload__payment=str(payment.public_id)).get()
+    assert alert.notify_email == account.customer.email
+    assert alert.customer_id == account.customer_id
