@@ -34,6 +34,7 @@ ALL_SCOPES = sorted(
         "payments:write",
         "approvals:write",
         "reports:read",
+        "webhooks:write",
     ]
 )
 

@@ -50,6 +50,16 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30")),
         "options": {"expires": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30"))},
     },
+    # Book gateway answers in batches and re-send payment jobs that were lost.
+    "sweep-payments": {
+        "task": "apps.transactions.tasks.sweep_payments",
+        "schedule": float(os.environ.get("FINSYS_PAYMENT_SWEEP_SECONDS", "10")),
+    },
+    # Deliver outbox events: webhooks, e-mail, SMS.
+    "relay-outbox": {
+        "task": "apps.integrations.tasks.relay_outbox",
+        "schedule": float(os.environ.get("FINSYS_OUTBOX_RELAY_SECONDS", "5")),
+    },
 }
 
 

@@ -30,8 +30,7 @@ def in_test_transaction() -> Iterator[None]:
 
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
-# External payments answer 501 by design until the settlement issue lands.
-operations = schema.exclude(path_regex="payments")
+operations = schema
 
 
 @operations.parametrize()

@@ -5,68 +5,21 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "FINSYS_ENV"}}
-    env.update(extra)
-    return env
-
-
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _call(
-    url: str, body: Any = None, *, token: str | None = None, form: dict[str, str] | None = None, key: str | None = None
-) -> tuple[int, Any]:
-    headers = {}
-    data = None
-    if form is not None:
-        data = "&".join(f"{k}={v}" for k, v in form.items()).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    elif body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if key:
-        headers["Idempotency-Key"] = key
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from tests.processes import BIN, PYTHON, ROOT, start_gunicorn, start_worker, stop, unique_queue
+from tests.processes import http_call as _call
+from tests.processes import process_env as _env
+from tests.processes import test_database_url as _test_database_url
 
 
 def test_production_mode_refuses_to_start_without_its_keys() -> None:
@@ -145,8 +98,6 @@ def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -
         GUNICORN_WORKERS="1",
         GUNICORN_THREADS="2",
     )
-    port = _free_port()
-    env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     created = subprocess.run(
         [
             PYTHON,
@@ -179,21 +130,8 @@ def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -
     assert refused.returncode != 0
     assert refused.stdout == ""
 
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "finsys.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_gunicorn(env)
     try:
-        for _ in range(100):
-            try:
-                if _call(f"{base}/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
         ready = _call(f"{base}/readyz")
         assert ready[0] == 200, ready
         assert ready[1]["status"] == "ready"
@@ -240,8 +178,7 @@ def test_gunicorn_serves_the_api_with_default_settings_and_create_api_client() -
         assert 'finsys_transactions_total{kind="deposit",status="posted"} 1.0' in metrics
         assert 'finsys_login_failures_total{channel="api"} 1.0' in metrics
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
 
 
 @pytest.mark.postgres
@@ -264,27 +201,8 @@ def test_a_real_celery_worker_releases_expired_holds(make_account: Any) -> None:
     )
     Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     env = _env(DATABASE_URL=_test_database_url())
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "finsys",
-            "worker",
-            "--pool",
-            "solo",
-            "--concurrency",
-            "1",
-            "-Q",
-            f"test-{uuid.uuid4().hex}",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    queue = worker.args[worker.args.index("-Q") + 1]  # type: ignore[union-attr]
+    queue = unique_queue()
+    worker = start_worker(env, queue)
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
@@ -296,8 +214,7 @@ def test_a_real_celery_worker_releases_expired_holds(make_account: Any) -> None:
         assert account.available == account.balance == Decimal("100")
     finally:
         app.conf.task_always_eager = eager
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker)
 
 
 def test_beat_schedules_the_hold_expiry_and_key_purge_tasks() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_perms, remove_perm
@@ -489,3 +489,28 @@ def mandate_check_approver(*, approver: User, initiator: User, account: Account)
         raise PermissionDenied(_("The user who initiated a payment cannot approve it."))
     if not _holds_right(approver, account, MANDATE_APPROVE):
         raise PermissionDenied(_("You may not approve payments from this account."))
+
+
+def holds_lock_active(pks: Iterable[int]) -> dict[int, Hold]:
+    """Lock these holds (ascending id, after their accounts) and return those still active."""
+    rows = lock_by_pk(Hold.objects.all(), pks)
+    return {pk: hold for pk, hold in rows.items() if hold.status == HoldStatus.ACTIVE}
+
+
+def holds_close_many(*, holds: list[Hold], accounts: dict[int, Account], status: str) -> None:
+    """Close locked active holds in one UPDATE: captured in full (the ledger has already taken
+    the amount out of balance and available) or released. Each hold's amount goes back to its
+    locked account's `available`; the caller stores the balances."""
+    if not holds:
+        return
+    assert status in (HoldStatus.CAPTURED, HoldStatus.RELEASED)
+    now = timezone.now()
+    for hold in holds:
+        accounts[hold.account_id].available += hold.amount
+        hold.status = status
+        hold.captured_amount = hold.amount if status == HoldStatus.CAPTURED else Decimal(0)
+        hold.closed_at = now
+    captured = F("amount") if status == HoldStatus.CAPTURED else Value(Decimal(0))
+    Hold.objects.filter(pk__in=[hold.pk for hold in holds]).update(
+        status=status, captured_amount=captured, closed_at=now, updated_at=now
+    )

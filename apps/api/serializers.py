@@ -14,7 +14,8 @@ from apps.compliance.models import Approval
 from apps.compliance.selectors import approval_effective_status
 from apps.customers.identity import mask_identifier, mask_phone
 from apps.customers.models import Customer
-from apps.transactions.models import JournalEntry, Posting
+from apps.integrations.models import Delivery, WebhookEndpoint
+from apps.transactions.models import JournalEntry, Payment, PaymentStatus, Posting
 
 REFERENCE_MAX = 140
 
@@ -189,7 +190,9 @@ class TransactionOut(serializers.Serializer):  # type: ignore[type-arg]
     """Schema only: responses are built by transaction_out()."""
 
     id = serializers.UUIDField()
-    kind = serializers.ChoiceField(choices=["deposit", "withdrawal", "transfer", "reversal", "hold_capture"])
+    kind = serializers.ChoiceField(
+        choices=["deposit", "withdrawal", "transfer", "reversal", "hold_capture", "payment", "payment_return"]
+    )
     status = serializers.ChoiceField(choices=["posted", "reversed"])
     amount = serializers.CharField()
     currency = serializers.CharField()
@@ -298,3 +301,128 @@ class ApprovalOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 class PendingApprovalOut(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=["pending_approval"])
     approval = serializers.UUIDField()
+
+
+# --- payments ------------------------------------------------------------------------------
+
+
+class BeneficiaryIn(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField(max_length=140)
+    account_number = serializers.CharField(max_length=34)
+    bank_code = serializers.CharField(max_length=12, help_text="BIC or national bank code")
+    country = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166 alpha-2")
+
+
+class PaymentIn(MoneyInput):
+    from_account = serializers.UUIDField()
+    beneficiary = BeneficiaryIn()
+    reference = serializers.CharField(max_length=REFERENCE_MAX, required=False, allow_blank=True, default="")
+
+
+PAYMENT_STATUSES = PaymentStatus.choices
+
+
+def payment_out(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": str(payment.public_id),
+        "status": payment.status,
+        "from_account": str(payment.account.public_id),
+        "amount": format_amount(payment.amount, payment.currency),
+        "currency": payment.currency,
+        "beneficiary": {
+            "name": payment.beneficiary_name,
+            "account_number": payment.beneficiary_account,
+            "bank_code": payment.beneficiary_bank,
+            "country": payment.beneficiary_country,
+        },
+        "reference": payment.reference,
+        "gateway_reference": payment.gateway_reference or None,
+        "transaction": str(payment.settlement_entry.public_id) if payment.settlement_entry_id else None,  # type: ignore[union-attr]
+        "return_transaction": str(payment.return_entry.public_id) if payment.return_entry_id else None,  # type: ignore[union-attr]
+        "created_at": iso(payment.created_at),
+        "updated_at": iso(payment.updated_at),
+        "history": [
+            {"status": e.to_status, "from_status": e.from_status or None, "cause": e.cause, "at": iso(e.created_at)}
+            for e in payment.events.order_by("id")
+        ],
+    }
+
+
+class PaymentEventOut(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
+    from_status = serializers.ChoiceField(choices=PAYMENT_STATUSES, allow_null=True)
+    cause = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class PaymentOut(serializers.Serializer):  # type: ignore[type-arg]
+    """Schema only: responses are built by payment_out()."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
+    from_account = serializers.UUIDField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    beneficiary = BeneficiaryIn()
+    reference = serializers.CharField()
+    gateway_reference = serializers.CharField(allow_null=True)
+    transaction = serializers.UUIDField(allow_null=True, help_text="The settlement entry, once settled")
+    return_transaction = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    history = PaymentEventOut(many=True, help_text="Every transition, oldest first")
+
+
+class GatewayCallbackIn(serializers.Serializer):  # type: ignore[type-arg]
+    payment_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["settled", "rejected", "returned"])
+    gateway_reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class GatewayCallbackOut(serializers.Serializer):  # type: ignore[type-arg]
+    payment = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=PAYMENT_STATUSES)
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+class WebhookEndpointIn(serializers.Serializer):  # type: ignore[type-arg]
+    url = serializers.CharField(max_length=500)
+    event_kinds = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list, max_length=20
+    )
+
+
+def webhook_endpoint_out(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(endpoint.public_id),
+        "url": endpoint.url,
+        "event_kinds": endpoint.event_kinds,
+        "is_active": endpoint.is_active,
+        "created_at": iso(endpoint.created_at),
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+class WebhookEndpointOut(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField()
+    url = serializers.CharField()
+    event_kinds = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    secret = serializers.CharField(required=False, help_text="Only in the answer to the registration")
+
+
+class DeliveryOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField(source="public_id")
+    event = serializers.UUIDField(source="event.public_id")
+    kind = serializers.CharField(source="event.kind")
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "event", "kind", "status", "attempts", "next_attempt_at", "last_error", "delivered_at"]
+        read_only_fields = fields

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.api.views import accounts, approvals, customers, holds, money, oauth, payments
+from apps.api.views import accounts, approvals, customers, holds, money, oauth, payments, webhooks
 
 app_name = "api"
 
@@ -48,6 +48,15 @@ urlpatterns = [
     path("holds/<uuid:hold_id>/release/", holds.HoldReleaseView.as_view(), name="hold-release"),
     path("payments/", payments.PaymentListView.as_view(), name="payments"),
     path("payments/<uuid:payment_id>/", payments.PaymentDetailView.as_view(), name="payment"),
+    path("gateway/callback/", payments.GatewayCallbackView.as_view(), name="gateway-callback"),
+    path("webhooks/", webhooks.WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<uuid:webhook_id>/", webhooks.WebhookDetailView.as_view(), name="webhook"),
+    path("webhooks/<uuid:webhook_id>/deliveries/", webhooks.WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
+    path(
+        "webhooks/deliveries/<uuid:delivery_id>/replay/",
+        webhooks.DeliveryReplayView.as_view(),
+        name="webhook-delivery-replay",
+    ),
     path("approvals/<uuid:approval_id>/", approvals.ApprovalDetailView.as_view(), name="approval"),
     path("approvals/<uuid:approval_id>/approve/", approvals.ApprovalApproveView.as_view(), name="approval-approve"),
     path("approvals/<uuid:approval_id>/reject/", approvals.ApprovalRejectView.as_view(), name="approval-reject"),

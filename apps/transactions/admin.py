@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.admin import ReadOnlyInline, ReadOnlyModelAdmin, run_each, staff_actor
 from apps.common.money import format_amount
-from apps.transactions.models import JournalEntry, Posting
+from apps.transactions.models import JournalEntry, Payment, PaymentEvent, Posting
 from apps.transactions.services import transaction_reverse
 
 
@@ -69,3 +69,32 @@ class PostingAdmin(ReadOnlyModelAdmin):
     search_fields = ["account__number", "entry__reference"]
     date_hierarchy = "created_at"
     fields = ["public_id", "entry", "account", "amount", "currency", "balance_after", "created_at"]
+
+
+class PaymentEventInline(ReadOnlyInline):
+    model = PaymentEvent
+    fields = ["created_at", "from_status", "to_status", "cause", "actor"]
+    ordering = ["id"]
+    show_change_link = False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyModelAdmin):
+    """Payments move only through their state machine (workers, gateway callbacks)."""
+
+    list_display = ["created_at", "status", "amount_display", "account", "beneficiary_name", "submit_attempts"]
+    list_filter = ["status", "currency"]
+    list_select_related = ["account"]
+    search_fields = ["reference", "beneficiary_name", "gateway_reference", "account__number"]
+    date_hierarchy = "created_at"
+    fields = [
+        "public_id", "status", "account", "amount", "currency", "beneficiary_name", "beneficiary_account",
+        "beneficiary_bank", "beneficiary_country", "reference", "hold", "settlement_entry", "return_entry",
+        "gateway_outcome", "gateway_reference", "gateway_reason", "submit_attempts", "next_attempt_at",
+        "last_error", "channel", "created_by", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [PaymentEventInline]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, obj: Payment) -> str:
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.common.fields import CurrencyField, MoneyAmountField
-from apps.common.models import AppendOnlyModel, PublicIdModel
+from apps.common.models import AppendOnlyModel, PublicIdModel, TimestampedModel
 
 
 class EntryKind(models.TextChoices):
@@ -22,6 +22,8 @@ class EntryKind(models.TextChoices):
     TRANSFER = "transfer", _("Transfer")
     REVERSAL = "reversal", _("Reversal")
     HOLD_CAPTURE = "hold_capture", _("Hold capture")
+    PAYMENT = "payment", _("Outgoing payment")
+    PAYMENT_RETURN = "payment_return", _("Returned payment")
 
 
 class JournalEntry(AppendOnlyModel, PublicIdModel):
@@ -61,3 +63,91 @@ class Posting(AppendOnlyModel, PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} on {self.account_id}"
+
+
+class PaymentStatus(models.TextChoices):
+    """ARCHITECTURE.md: received -> screened -> (pending_approval) -> held -> submitted ->
+    settled | rejected | returned."""
+
+    RECEIVED = "received", _("Received")
+    SCREENED = "screened", _("Screened")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    HELD = "held", _("Funds held")
+    SUBMITTED = "submitted", _("Submitted to the gateway")
+    SETTLED = "settled", _("Settled")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned")
+
+
+FINAL_PAYMENT_STATUSES = (PaymentStatus.SETTLED, PaymentStatus.REJECTED, PaymentStatus.RETURNED)
+
+
+class Payment(PublicIdModel, TimestampedModel):
+    """An outgoing payment to another bank. Its funds are held on the account from `held` until
+    the gateway's answer settles the payment (the hold is captured into clearing) or rejects it
+    (the hold is released). Every change of `status` is a PaymentEvent."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyAmountField()
+    currency = CurrencyField()
+    beneficiary_name = models.CharField(max_length=140)
+    beneficiary_account = models.CharField(max_length=34)
+    beneficiary_bank = models.CharField(max_length=12)
+    beneficiary_country = models.CharField(max_length=2)
+    reference = models.CharField(max_length=140, blank=True)
+    status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.RECEIVED, db_index=True
+    )
+    hold = models.OneToOneField(
+        "accounts.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="payment"
+    )
+    settlement_entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="settled_payment"
+    )
+    return_entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="returned_payment"
+    )
+    # The gateway's final answer, recorded when it arrives and booked by the settlement batch.
+    gateway_outcome = models.CharField(max_length=10, blank=True)
+    gateway_reference = models.CharField(max_length=64, blank=True)
+    gateway_reason = models.CharField(max_length=200, blank=True)
+    submit_attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=10)
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("payment")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["held", "submitted"]),
+                name="payment_open_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment {self.amount} {self.currency} ({self.status})"
+
+
+class PaymentEvent(AppendOnlyModel):
+    """One transition of a payment: from which status to which, when, why and by whom."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    cause = models.CharField(max_length=255)
+    actor = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("payment event")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}: {self.cause}"

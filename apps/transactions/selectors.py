@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from apps.accounts.models import Account
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
-from apps.transactions.models import JournalEntry, Posting
+from apps.transactions.models import JournalEntry, Payment, PaymentStatus, Posting
 
 
 def transaction_get(*, actor: Actor, public_id: uuid.UUID | str) -> JournalEntry:
@@ -54,3 +54,25 @@ def account_balance_at(*, account: Account, at: dt.datetime) -> Decimal:
         .first()
     )
     return last if last is not None else Decimal(0)
+
+
+def payment_get(*, actor: Actor, public_id: uuid.UUID | str) -> Payment:
+    """A payment; a customer-bound actor sees only those from the customer's accounts."""
+    qs = Payment.objects.select_related("account")
+    if actor.customer_id is not None:
+        qs = qs.filter(account__customer_id=actor.customer_id)
+    try:
+        return qs.get(public_id=public_id)
+    except (Payment.DoesNotExist, ValueError):
+        raise NotFound() from None
+
+
+def payments_due(*, now: dt.datetime, limit: int = 1000) -> list[int]:
+    """Open payments whose next gateway attempt (or status query) is due, oldest first."""
+    return list(
+        Payment.objects.filter(
+            status__in=[PaymentStatus.HELD, PaymentStatus.SUBMITTED], gateway_outcome="", next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )

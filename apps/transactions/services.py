@@ -13,11 +13,12 @@ import functools
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ParamSpec
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,8 +48,9 @@ from apps.common.errors import (
     SameAccount,
     ValidationFailed,
 )
-from apps.common.money import Money, minor_unit
+from apps.common.money import Money, format_amount, minor_unit
 from apps.common.principals import Actor, require_bank
+from apps.integrations.services import outbox_emit
 from apps.transactions.models import EntryKind, JournalEntry, Posting
 
 # The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
@@ -152,7 +154,32 @@ def _post(
         Posting.objects.bulk_create(postings)
         accounts_store_balances(touched)
     entry.posted_postings = postings  # type: ignore[attr-defined]
+    _large_transaction_alert(entry, touched)
     return entry
+
+
+LARGE_ALERT_KINDS = (EntryKind.DEPOSIT, EntryKind.WITHDRAWAL, EntryKind.TRANSFER)
+
+
+def _large_transaction_alert(entry: JournalEntry, touched: list[Account]) -> None:
+    """A `transaction.large` outbox event per customer whose account a large movement touched,
+    in the movement's own transaction (nothing at all below the threshold: the hot path)."""
+    threshold = Decimal(settings.FINSYS_LARGE_TRANSACTION_AMOUNT)
+    if entry.kind not in LARGE_ALERT_KINDS or threshold <= 0 or entry.amount < threshold:
+        return
+    for account in touched:
+        if account.customer_id is not None:
+            outbox_emit(
+                kind="transaction.large",
+                payload={
+                    "transaction": str(entry.public_id),
+                    "kind": entry.kind,
+                    "amount": format_amount(entry.amount, entry.currency),
+                    "currency": entry.currency,
+                    "account": str(account.public_id),
+                },
+                customer_id=account.customer_id,
+            )
 
 
 def _write_in_one_statement(
@@ -355,3 +382,77 @@ def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | None = None, ref
         hold_settle(hold=current, account=account, captured=captured, status=HoldStatus.CAPTURED)
         accounts_store_balances([account])
         return entry
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    kind: str
+    money: Money
+    reference: str
+    legs: list[Leg]
+
+
+def entries_post_batch(
+    *, actor: Actor, items: list[BatchItem], accounts: dict[int, Account], also_store: Iterable[int] = ()
+) -> list[JournalEntry]:
+    """Write many balanced entries on already locked accounts, set-based: one INSERT for the
+    entries, one for their postings, one UPDATE for the cached balances of every touched
+    account and of `also_store` (accounts whose `available` the caller changed, e.g. released
+    holds). Each entry is checked as `_post` checks one."""
+    extra = set(also_store)
+    if not items:
+        if extra:
+            accounts_store_balances([accounts[pk] for pk in sorted(extra)])
+        return []
+    now = timezone.now()
+    entries: list[JournalEntry] = []
+    postings_per_entry: list[list[Posting]] = []
+    for item in items:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        unit = minor_unit(item.money.currency)
+        for leg in item.legs:
+            totals[accounts[leg.account_id].currency] += leg.amount
+            if leg.amount != leg.amount.quantize(unit):
+                raise UnbalancedEntry("postings carry whole minor units only")
+        if len(item.legs) < 2 or any(total != 0 for total in totals.values()):
+            raise UnbalancedEntry(f"entry does not balance: {dict(totals)}")
+        entry = JournalEntry(
+            kind=item.kind,
+            amount=item.money.amount,
+            currency=item.money.currency,
+            reference=item.reference,
+            channel=actor.channel,
+            created_by=actor.label,
+            created_at=now,
+        )
+        postings = []
+        for leg in item.legs:
+            account = accounts[leg.account_id]
+            if abs(account.balance + leg.amount) > MAX_BALANCE:
+                raise LimitExceeded(
+                    _("The account would exceed the largest balance the ledger holds."),
+                    extra={"account": str(account.public_id)},
+                )
+            account_balance_delta(account, leg.amount)
+            postings.append(
+                Posting(
+                    account=account,
+                    amount=leg.amount,
+                    currency=account.currency,
+                    balance_after=account.balance,
+                    created_at=now,
+                )
+            )
+        entries.append(entry)
+        postings_per_entry.append(postings)
+    JournalEntry.objects.bulk_create(entries)
+    all_postings: list[Posting] = []
+    for entry, postings in zip(entries, postings_per_entry, strict=True):
+        for posting in postings:
+            posting.entry = entry
+        entry.posted_postings = postings  # type: ignore[attr-defined]
+        all_postings += postings
+    Posting.objects.bulk_create(all_postings)
+    touched = sorted({leg.account_id for item in items for leg in item.legs} | extra)
+    accounts_store_balances([accounts[pk] for pk in touched])
+    return entries

@@ -38,6 +38,8 @@ AUDIT_TRUSTED_PUBLIC_KEYS = env.list("AUDIT_TRUSTED_PUBLIC_KEYS", default=[])
 BACKUP_ENCRYPTION_KEY = _key("BACKUP_ENCRYPTION_KEY")
 # Masked exports: HMAC-SHA256 key of the pseudonyms (stable across exports while the key stays).
 EXPORT_PSEUDONYM_KEY = _key("EXPORT_PSEUDONYM_KEY")
+# Gateway callbacks are signed with it (HMAC-SHA256); unset in production: callbacks are refused.
+FINSYS_GATEWAY_CALLBACK_SECRET = _key("FINSYS_GATEWAY_CALLBACK_SECRET")
 
 DEBUG = env.bool("DEBUG", default=not IS_PRODUCTION)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "guardian",
     "apps.common",
     "apps.audit",
+    "apps.integrations",
     "apps.customers",
     "apps.accounts",
     "apps.transactions",
@@ -142,7 +145,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task a killed worker had taken (acks_late) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 5,
+}
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (JSON, with the request id of the request that sent a task).
@@ -210,6 +218,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.transactions.models.PaymentStatus"},
 }
 
 OAUTH2_PROVIDER = {
@@ -224,6 +233,7 @@ OAUTH2_PROVIDER = {
         "payments:write": "Make transfers, payments and reversals",
         "approvals:write": "Decide approvals",
         "reports:read": "Read reports",
+        "webhooks:write": "Register webhook endpoints, read and replay their deliveries",
     },
     "SCOPES_BACKEND_CLASS": "apps.api.oauth.ClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "apps.api.oauth.ClientValidator",
@@ -337,6 +347,27 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = logconfig.logging_config(level=env.str("LOG_LEVEL", default="WARNING"), fmt=LOG_FORMAT)
 logconfig.configure_structlog()
 
+# External payments: the gateway adapter (a dotted path) and the simulator's behaviour.
+FINSYS_PAYMENT_GATEWAY = env.str("FINSYS_PAYMENT_GATEWAY", default="apps.integrations.gateway.SimulatedGateway")
+FINSYS_GATEWAY_SIM_LATENCY_MS = env.int("FINSYS_GATEWAY_SIM_LATENCY_MS", default=200)
+FINSYS_GATEWAY_SIM_REJECT_RATE = env.float("FINSYS_GATEWAY_SIM_REJECT_RATE", default=0.0)
+FINSYS_GATEWAY_SIM_TIMEOUT_RATE = env.float("FINSYS_GATEWAY_SIM_TIMEOUT_RATE", default=0.0)
+FINSYS_GATEWAY_SIM_CALLBACK_URL = env.str("FINSYS_GATEWAY_SIM_CALLBACK_URL", default="")
+FINSYS_PAYMENT_SUBMIT_MAX_ATTEMPTS = env.int("FINSYS_PAYMENT_SUBMIT_MAX_ATTEMPTS", default=6)
+FINSYS_PAYMENT_RETRY_SECONDS = env.int("FINSYS_PAYMENT_RETRY_SECONDS", default=10)
+FINSYS_PAYMENT_RETRY_MAX_SECONDS = env.int("FINSYS_PAYMENT_RETRY_MAX_SECONDS", default=600)
+# A payment of at least this amount (in its own currency) raises a `transaction.large` event.
+FINSYS_LARGE_TRANSACTION_AMOUNT = env.str("FINSYS_LARGE_TRANSACTION_AMOUNT", default="50000")
+
+# The outbox: webhooks to integrators, e-mail and SMS.
+FINSYS_WEBHOOK_TIMEOUT_SECONDS = env.int("FINSYS_WEBHOOK_TIMEOUT_SECONDS", default=5)
+FINSYS_WEBHOOK_MAX_ATTEMPTS = env.int("FINSYS_WEBHOOK_MAX_ATTEMPTS", default=8)
+FINSYS_WEBHOOK_BACKOFF_SECONDS = env.int("FINSYS_WEBHOOK_BACKOFF_SECONDS", default=30)
+FINSYS_WEBHOOK_BACKOFF_MAX_SECONDS = env.int("FINSYS_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600)
+FINSYS_WEBHOOK_ALLOW_HTTP = env.bool("FINSYS_WEBHOOK_ALLOW_HTTP", default=not IS_PRODUCTION)
+FINSYS_SMS_BACKEND = env.str("FINSYS_SMS_BACKEND", default="apps.integrations.channels.ConsoleSmsProvider")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="finsys <no-reply@localhost>")
 
 # django-oauth-toolkit's swappable models, named so migrations can depend on them.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

@@ -23,6 +23,7 @@ def _generate() -> dict[str, str]:
         "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "BACKUP_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "EXPORT_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "FINSYS_GATEWAY_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
 
 

@@ -30,7 +30,8 @@ from conftest import ALL_SCOPES
 from tests.support import PROBLEM_FIELDS, assert_problem
 
 API_PREFIX = "api/v1/"
-PUBLIC_ROUTES = {"oauth/token/", "schema/", "docs/"}
+# The gateway's callback is authenticated by its HMAC signature, not a token (test_payments_api).
+PUBLIC_ROUTES = {"oauth/token/", "schema/", "docs/", "gateway/callback/"}
 
 # (route, method) -> the scopes of API.md, any one of which lets the call through.
 EXPECTED_SCOPES: dict[tuple[str, str], set[str]] = {
@@ -57,6 +58,12 @@ EXPECTED_SCOPES: dict[tuple[str, str], set[str]] = {
     ("holds/<uuid:hold_id>/release/", "POST"): {"payments:write"},
     ("payments/", "POST"): {"payments:write"},
     ("payments/<uuid:payment_id>/", "GET"): {"payments:write", "accounts:read"},
+    ("webhooks/", "GET"): {"webhooks:write"},
+    ("webhooks/", "POST"): {"webhooks:write"},
+    ("webhooks/<uuid:webhook_id>/", "GET"): {"webhooks:write"},
+    ("webhooks/<uuid:webhook_id>/", "DELETE"): {"webhooks:write"},
+    ("webhooks/<uuid:webhook_id>/deliveries/", "GET"): {"webhooks:write"},
+    ("webhooks/deliveries/<uuid:delivery_id>/replay/", "POST"): {"webhooks:write"},
     ("approvals/<uuid:approval_id>/", "GET"): {"approvals:write"},
     ("approvals/<uuid:approval_id>/approve/", "POST"): {"approvals:write"},
     ("approvals/<uuid:approval_id>/reject/", "POST"): {"approvals:write"},

@@ -25,7 +25,10 @@ from apps.compliance.models import Approval, ApprovalStatus
 from apps.compliance.services import account_unfreeze_request
 from apps.customers.identity import mask_identifier
 from apps.customers.models import Customer, KycStatus
-from apps.transactions.models import EntryKind, JournalEntry, Posting
+from apps.integrations.models import Delivery, OutboxEvent, WebhookEndpoint
+from apps.integrations.services import outbox_relay, webhook_endpoint_create
+from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentEvent, Posting
+from apps.transactions.services_payments import Beneficiary, payment_create
 from tests.support import verified_staff_client
 
 APPEND_ONLY = [JournalEntry, Posting, AuditEvent, IdempotencyRecord]
@@ -44,6 +47,14 @@ def bank(db: Any) -> None:
     run_idempotent(
         principal="client:test", key="k-1", fingerprint="f", action=lambda: (201, {}), on_refusal=lambda e: (422, {})
     )
+    payment_create(
+        actor=SYSTEM_ACTOR,
+        from_account=funded.public_id,
+        money=Money(Decimal("1.00"), funded.currency),
+        beneficiary=Beneficiary(name="Li Wei", account_number="6222020200112233", bank_code="ICBKCNBJ", country="CN"),
+    )
+    webhook_endpoint_create(actor=SYSTEM_ACTOR, url="https://example.com/hook", event_kinds=[])
+    outbox_relay()
 
 
 def _login(username: str) -> Client:
@@ -77,7 +88,10 @@ def test_every_admin_page_renders_for_the_superuser(bank: None) -> None:
             if status != 200:
                 failures.append(f"{page}: {status}")
     assert failures == []
-    for model in (Customer, Account, JournalEntry, Posting, AuditEvent, IdempotencyRecord, Approval):
+    for model in (
+        Customer, Account, JournalEntry, Posting, AuditEvent, IdempotencyRecord, Approval, Payment, PaymentEvent,
+        OutboxEvent, WebhookEndpoint, Delivery,
+    ):  # fmt: skip
         assert model._default_manager.exists(), f"no {model.__name__} row: the change page went untested"
 
 

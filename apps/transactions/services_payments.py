@@ -1,0 +1,468 @@
+"""External payments: the state machine of ARCHITECTURE.md.
+
+    received -> screened -> (pending_approval) -> held -> submitted -> settled | rejected | returned
+
+- `payment_create` (the API's POST) runs received -> screened -> held in one transaction: the
+  account is locked, screened, and the amount held (`available` drops). A refusal (funds,
+  currency, status, screening) stores nothing. A job to submit it is sent after commit.
+- `payment_submit` (a worker) moves held -> submitted and calls the gateway outside any
+  transaction, with the payment's id as the idempotency key; failures are retried with
+  exponential backoff; after the last attempt the gateway's status decides.
+- `payment_record_answer` keeps the gateway's final answer on the payment, and
+  `payments_settle` books recorded answers in batches: every account of a batch (customers and
+  clearing) is locked in ascending id order up front, settled payments capture their holds into
+  the clearing GL account set-based, rejected ones release them.
+- `payment_return` books a payment the beneficiary bank sent back after settlement.
+
+Every task is idempotent: the payment's status, read under its row lock, decides what is left
+to do, so a redelivered or duplicated job does nothing twice. Every transition writes a
+PaymentEvent (time, from, to, cause, actor) and a `payment.status_changed` outbox event in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Account, AccountStatus, GlCode, HoldStatus
+from apps.accounts.services import (
+    account_require_active,
+    account_require_currency,
+    account_require_funds,
+    accounts_lock,
+    accounts_lock_for_movement,
+    gl_account_pk,
+    hold_create,
+    holds_close_many,
+    holds_lock_active,
+)
+from apps.audit.services import audit_record
+from apps.common.controls import active_controls, controls_assert_payments_allowed
+from apps.common.errors import BlockedByScreening, NotFound, ValidationFailed
+from apps.common.jobs import job_enqueue_after_commit
+from apps.common.locking import lock_by_pk
+from apps.common.money import Money, format_amount
+from apps.common.principals import Actor, Channel
+from apps.integrations.gateway import (
+    GatewayAnswer,
+    GatewayError,
+    GatewayOrder,
+    GatewayOutcome,
+    payment_gateway,
+)
+from apps.integrations.models import OutboxEvent
+from apps.integrations.services import outbox_emit, outbox_emit_many
+from apps.transactions.models import EntryKind, Payment, PaymentEvent, PaymentStatus
+from apps.transactions.screening import ScreeningOutcome, payment_screen
+from apps.transactions.services import BatchItem, Leg, entries_post_batch
+
+PROCESS_TASK = "apps.transactions.tasks.process_payment"
+GATEWAY_ACTOR = Actor(label="system:gateway", channel=Channel.SYSTEM)
+WORKER_ACTOR = Actor(label="system:payments", channel=Channel.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    name: str
+    account_number: str
+    bank_code: str
+    country: str
+
+
+def beneficiary_check(beneficiary: Beneficiary) -> None:
+    """Shape rules for the other bank's side (API serializers check lengths before this)."""
+    errors: dict[str, list[Any]] = {}
+    if not beneficiary.name.strip():
+        errors["beneficiary.name"] = [_("Enter the beneficiary's name.")]
+    number = beneficiary.account_number
+    if not (1 <= len(number) <= 34 and number.isascii() and number.isalnum()):
+        errors["beneficiary.account_number"] = [_("Use 1 to 34 letters and digits.")]
+    bank = beneficiary.bank_code
+    if not (3 <= len(bank) <= 12 and bank.isascii() and bank.isalnum()):
+        errors["beneficiary.bank_code"] = [_("Use 3 to 12 letters and digits (a BIC or national bank code).")]
+    country = beneficiary.country
+    if len(country) != 2 or not country.isascii() or pycountry.countries.get(alpha_2=country) is None:
+        errors["beneficiary.country"] = [_("Use an ISO 3166 alpha-2 country code.")]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _outgoing_stopped() -> bool:
+    """An emergency control stops payments from leaving the bank (apps/common/controls.py)."""
+    controls = active_controls()
+    return controls.payments_stopped or controls.read_only
+
+
+def _status_document(payment: Payment) -> dict[str, Any]:
+    return {
+        "payment": str(payment.public_id),
+        "status": payment.status,
+        "amount": format_amount(payment.amount, payment.currency),
+        "currency": payment.currency,
+        "reference": payment.reference,
+    }
+
+
+def _transition(
+    payment: Payment, to: str, *, cause: str, actor: Actor, customer_id: int | None, emit: bool = True
+) -> PaymentEvent:
+    """Move a locked (or new) payment to `to`: its event row and (unless `emit` is false) its
+    outbox event; the caller saves the payment."""
+    event = PaymentEvent.objects.create(
+        payment=payment, from_status=payment.status, to_status=to, cause=cause[:255], actor=actor.label
+    )
+    payment.status = to
+    if emit:
+        outbox_emit(kind="payment.status_changed", payload=_status_document(payment), customer_id=customer_id)
+    return event
+
+
+def payment_create(
+    *, actor: Actor, from_account: uuid.UUID, money: Money, beneficiary: Beneficiary, reference: str = ""
+) -> Payment:
+    """Accept a payment and hold its funds, in one transaction (see the module docstring)."""
+    if money.amount <= 0 or not money.is_whole_minor_units():
+        raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
+    beneficiary_check(beneficiary)
+    controls_assert_payments_allowed()  # 503 while outgoing payments are stopped or the bank is read-only
+    with transaction.atomic():
+        by_public, _by_gl, _locked = accounts_lock_for_movement(public_ids=[from_account])
+        account = by_public.get(from_account)
+        if account is None or (actor.customer_id is not None and account.customer_id != actor.customer_id):
+            raise NotFound()
+        account_require_currency(account, money.currency)
+        account_require_active(account)
+        account_require_funds(account, money.amount)
+        payment = Payment(
+            account=account,
+            amount=money.amount,
+            currency=money.currency,
+            beneficiary_name=beneficiary.name,
+            beneficiary_account=beneficiary.account_number,
+            beneficiary_bank=beneficiary.bank_code,
+            beneficiary_country=beneficiary.country,
+            reference=reference,
+            status=PaymentStatus.RECEIVED,
+            channel=actor.channel,
+            created_by=actor.label,
+        )
+        payment.save()
+        PaymentEvent.objects.create(
+            payment=payment, from_status="", to_status=PaymentStatus.RECEIVED, cause="accepted", actor=actor.label
+        )
+        customer_id = account.customer_id
+        decision = payment_screen(payment)
+        if decision.outcome == ScreeningOutcome.BLOCK:
+            raise BlockedByScreening(extra={"reason": decision.reason} if decision.reason else None)
+        # Integrators hear of the new payment once, in the status it commits in (below).
+
+        def quiet(to: str, cause: str) -> None:
+            _transition(payment, to, cause=cause, actor=actor, customer_id=customer_id, emit=False)
+
+        quiet(PaymentStatus.SCREENED, f"screening: {decision.reason}"[:255])
+        if decision.outcome == ScreeningOutcome.REVIEW:
+            # The approval that releases it comes with the risk rules; until then it waits here.
+            quiet(PaymentStatus.PENDING_APPROVAL, decision.reason or "review")
+        else:
+            payment.hold = hold_create(
+                actor=actor, account=account, amount=money, reference=f"payment {payment.public_id}"[:140]
+            )
+            quiet(PaymentStatus.HELD, "funds held")
+            payment.next_attempt_at = timezone.now()
+        payment.save(update_fields=["status", "hold", "next_attempt_at", "updated_at"])
+        outbox_emit(kind="payment.status_changed", payload=_status_document(payment), customer_id=customer_id)
+        _large_payment_alert(payment, account)
+        audit_record(
+            actor=actor.label,
+            action="payment.create",
+            object_type="payment",
+            object_id=str(payment.public_id),
+            detail={"amount": str(money.amount), "currency": money.currency, "status": payment.status},
+        )
+        if payment.status == PaymentStatus.HELD:
+            job_enqueue_after_commit(PROCESS_TASK, payment.pk)
+    return payment
+
+
+def _large_payment_alert(payment: Payment, account: Account) -> None:
+    threshold = Decimal(settings.FINSYS_LARGE_TRANSACTION_AMOUNT)
+    if threshold <= 0 or payment.amount < threshold:
+        return
+    customer = account.customer
+    outbox_emit(
+        kind="transaction.large",
+        payload=_status_document(payment),
+        customer_id=account.customer_id,
+        notify_email=customer.email if customer is not None else "",
+        message=_("A payment of %(amount)s %(currency)s was made from your account %(number)s.")
+        % {
+            "amount": format_amount(payment.amount, payment.currency),
+            "currency": payment.currency,
+            "number": account.number[-4:].rjust(len(account.number), "*"),
+        },
+    )
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    base = settings.FINSYS_PAYMENT_RETRY_SECONDS
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.FINSYS_PAYMENT_RETRY_MAX_SECONDS))
+
+
+def _order(payment: Payment) -> GatewayOrder:
+    return GatewayOrder(
+        key=str(payment.public_id),
+        amount=payment.amount,
+        currency=payment.currency,
+        beneficiary={
+            "name": payment.beneficiary_name,
+            "account_number": payment.beneficiary_account,
+            "bank_code": payment.beneficiary_bank,
+            "country": payment.beneficiary_country,
+        },
+        reference=payment.reference,
+    )
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    status: str
+    retry_in: float | None = None  # this job made an attempt: the next one is due in so many seconds
+
+
+def payment_submit(*, payment_id: int, now: dt.datetime | None = None) -> SubmitResult:
+    """Send a held (or submitted but unanswered) payment to the gateway when an attempt is due,
+    or, when the gateway has accepted it already, ask the gateway for its answer.
+
+    The attempt is claimed under the payment's row lock (the attempt counter and the time of the
+    next attempt move first), so two workers never call the gateway for one payment at once
+    unless a claim has lapsed; even then the idempotency key makes the gateway answer once."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None:
+            return SubmitResult("missing")
+        if payment.status not in (PaymentStatus.HELD, PaymentStatus.SUBMITTED) or payment.gateway_outcome:
+            return SubmitResult(payment.status)
+        if payment.next_attempt_at is not None and payment.next_attempt_at > moment:
+            return SubmitResult(payment.status)  # another job holds this attempt, or it is not due
+        if payment.status == PaymentStatus.HELD and _outgoing_stopped():
+            return SubmitResult(payment.status)  # held until the switch is lifted; the sweep sends it then
+        if payment.status == PaymentStatus.HELD:
+            _transition(
+                payment, PaymentStatus.SUBMITTED, cause="sent to the gateway", actor=WORKER_ACTOR,
+                customer_id=payment.account.customer_id,
+            )  # fmt: skip
+        payment.submit_attempts += 1
+        delay = _retry_delay(payment.submit_attempts)
+        payment.next_attempt_at = moment + delay
+        payment.save(update_fields=["status", "submit_attempts", "next_attempt_at", "updated_at"])
+        attempts = payment.submit_attempts
+        order = _order(payment)
+        accepted = bool(payment.gateway_reference)  # the gateway has it: ask for its answer
+    gateway = payment_gateway()
+    try:
+        answer = gateway.status(order.key) if accepted else gateway.submit(order)
+        if answer.outcome == GatewayOutcome.UNKNOWN:
+            answer = gateway.submit(order)
+    except GatewayError as exc:
+        if attempts < settings.FINSYS_PAYMENT_SUBMIT_MAX_ATTEMPTS:
+            _note_error(payment_id, f"attempt {attempts}: {type(exc).__name__}: {exc}")
+            return SubmitResult(PaymentStatus.SUBMITTED, delay.total_seconds())
+        # The last attempt: the gateway's books decide. Never heard of it: it moved no money.
+        try:
+            answer = gateway.status(order.key)
+        except GatewayError as status_exc:
+            _note_error(payment_id, f"status after {attempts} attempts: {type(status_exc).__name__}")
+            return SubmitResult(PaymentStatus.SUBMITTED, delay.total_seconds())
+        if answer.outcome == GatewayOutcome.UNKNOWN:
+            answer = GatewayAnswer(
+                GatewayOutcome.REJECTED, reason=f"no answer from the gateway after {attempts} attempts"
+            )
+    status = payment_record_answer(payment_id=payment_id, answer=answer)
+    return SubmitResult(status, delay.total_seconds() if status == PaymentStatus.SUBMITTED else None)
+
+
+def _note_error(payment_id: int, message: str) -> None:
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment_id).update(last_error=message[:200], updated_at=timezone.now())
+
+
+def payment_record_answer(*, payment_id: int, answer: GatewayAnswer) -> str:
+    """Keep the gateway's answer on a submitted payment. A final answer (settled / rejected)
+    is kept once, the first one wins; `accepted` only notes the gateway's reference (its final
+    answer comes by callback, or from a status query when the next attempt is due)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None:
+            return "missing"
+        if payment.status != PaymentStatus.SUBMITTED or payment.gateway_outcome:
+            return payment.status
+        if answer.reference:
+            payment.gateway_reference = answer.reference[:64]
+        if answer.outcome in (GatewayOutcome.SETTLED, GatewayOutcome.REJECTED):
+            payment.gateway_outcome = answer.outcome
+            payment.gateway_reason = answer.reason[:200]
+        payment.save(update_fields=["gateway_reference", "gateway_outcome", "gateway_reason", "updated_at"])
+        status = payment.status
+    if answer.outcome in (GatewayOutcome.SETTLED, GatewayOutcome.REJECTED):
+        payments_settle(payment_ids=[payment_id])
+        status = Payment.objects.values_list("status", flat=True).get(pk=payment_id)
+    return status
+
+
+def payments_settle(*, payment_ids: list[int] | None = None, batch_size: int = 500) -> int:
+    """Book the recorded gateway answers of submitted payments (all of them when `payment_ids`
+    is None), in batches. Returns how many payments reached a final status."""
+    done = 0
+    while True:
+        candidates = Payment.objects.filter(status=PaymentStatus.SUBMITTED).exclude(gateway_outcome="")
+        if payment_ids is not None:
+            candidates = candidates.filter(pk__in=payment_ids)
+        rows = list(candidates.order_by("pk").values_list("pk", "account_id", "hold_id", "currency")[:batch_size])
+        if not rows:
+            return done
+        done += _settle_batch(rows)
+        if len(rows) < batch_size:
+            return done
+
+
+def _settle_batch(rows: Sequence[tuple[int, int, int | None, str]]) -> int:
+    clearing: dict[str, int] = {}
+    for currency in {currency for _pk, _account, _hold, currency in rows}:
+        pk = gl_account_pk(GlCode.CLEARING, currency)
+        if pk is None:  # pragma: no cover - every shipped currency has its clearing account
+            raise ValidationFailed({"currency": [_("No clearing account in this currency.")]})
+        clearing[currency] = pk
+    with transaction.atomic(durable=True):
+        # One global order: every account of the batch, customers and clearing, ascending id.
+        accounts = accounts_lock([account for _pk, account, _hold, _cur in rows] + list(clearing.values()))
+        holds = holds_lock_active(hold for _pk, _account, hold, _cur in rows if hold is not None)
+        payments = [
+            p
+            for p in lock_by_pk(Payment.objects.select_related("account"), [pk for pk, *_rest in rows]).values()
+            if p.status == PaymentStatus.SUBMITTED and p.gateway_outcome
+        ]
+        captured, released, items, settled = [], [], [], []
+        for payment in payments:
+            hold = holds.get(payment.hold_id) if payment.hold_id else None
+            if hold is None:  # pragma: no cover - a payment's hold is closed only here
+                raise AssertionError(f"payment {payment.pk} has no active hold")
+            if payment.gateway_outcome == GatewayOutcome.SETTLED:
+                captured.append(hold)
+                settled.append(payment)
+                items.append(
+                    BatchItem(
+                        kind=EntryKind.PAYMENT,
+                        money=Money(payment.amount, payment.currency),
+                        reference=(payment.reference or f"payment {payment.public_id}")[:140],
+                        legs=[
+                            Leg(payment.account_id, -payment.amount),
+                            Leg(clearing[payment.currency], payment.amount),
+                        ],
+                    )
+                )
+            else:
+                released.append(hold)
+        holds_close_many(holds=captured, accounts=accounts, status=HoldStatus.CAPTURED)
+        holds_close_many(holds=released, accounts=accounts, status=HoldStatus.RELEASED)
+        entries = entries_post_batch(
+            actor=WORKER_ACTOR, items=items, accounts=accounts, also_store=[h.account_id for h in released]
+        )
+        entry_of = {payment.pk: entry for payment, entry in zip(settled, entries, strict=True)}
+        now = timezone.now()
+        events, outbox = [], []
+        for payment in payments:
+            to = PaymentStatus.SETTLED if payment.pk in entry_of else PaymentStatus.REJECTED
+            cause = "gateway settled" if to == PaymentStatus.SETTLED else f"gateway rejected: {payment.gateway_reason}"
+            events.append(
+                PaymentEvent(
+                    payment=payment, from_status=payment.status, to_status=to, cause=cause[:255],
+                    actor=GATEWAY_ACTOR.label, created_at=now,
+                )
+            )  # fmt: skip
+            payment.status = to
+            payment.settlement_entry = entry_of.get(payment.pk)
+            payment.next_attempt_at = None
+            payment.updated_at = now
+            outbox.append(
+                OutboxEvent(
+                    kind="payment.status_changed",
+                    payload=_status_document(payment),
+                    customer_id=payment.account.customer_id,
+                )
+            )
+        Payment.objects.bulk_update(payments, ["status", "settlement_entry", "next_attempt_at", "updated_at"])
+        PaymentEvent.objects.bulk_create(events)
+        outbox_emit_many(events=outbox)
+        if payments:
+            audit_record(
+                actor=GATEWAY_ACTOR.label,
+                action="payment.settle_batch",
+                detail={"settled": len(settled), "rejected": len(released)},
+            )
+    return len(payments)
+
+
+def payment_return(*, payment_id: int, reason: str = "", actor: Actor = GATEWAY_ACTOR) -> str:
+    """The beneficiary bank sent a settled payment back: credit the customer from clearing (a
+    closed account's money goes to the suspense account for the bank to pay out)."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return "missing"
+    if payment.status != PaymentStatus.SETTLED:
+        return payment.status
+    clearing = gl_account_pk(GlCode.CLEARING, payment.currency)
+    suspense = gl_account_pk(GlCode.SUSPENSE, payment.currency)
+    assert clearing is not None
+    assert suspense is not None
+    with transaction.atomic(durable=True):
+        accounts = accounts_lock([payment.account_id, clearing, suspense])
+        locked = Payment.objects.select_for_update().get(pk=payment_id)
+        if locked.status != PaymentStatus.SETTLED:
+            return locked.status
+        target = payment.account_id if accounts[payment.account_id].status != AccountStatus.CLOSED else suspense
+        (entry,) = entries_post_batch(
+            actor=actor,
+            items=[
+                BatchItem(
+                    kind=EntryKind.PAYMENT_RETURN,
+                    money=Money(locked.amount, locked.currency),
+                    reference=f"return of payment {locked.public_id}"[:140],
+                    legs=[Leg(clearing, -locked.amount), Leg(target, locked.amount)],
+                )
+            ],
+            accounts=accounts,
+        )
+        _transition(
+            locked, PaymentStatus.RETURNED, cause=f"returned by the beneficiary bank: {reason}", actor=actor,
+            customer_id=accounts[payment.account_id].customer_id,
+        )  # fmt: skip
+        locked.return_entry = entry
+        locked.save(update_fields=["status", "return_entry", "updated_at"])
+        audit_record(actor=actor.label, action="payment.return", object_type="payment", object_id=str(locked.public_id))
+    return PaymentStatus.RETURNED
+
+
+def payment_gateway_report(
+    *, public_id: uuid.UUID, outcome: GatewayOutcome, reference: str = "", reason: str = ""
+) -> str:
+    """A gateway callback: record and book its answer (idempotent: a repeat changes nothing)."""
+    payment = Payment.objects.filter(public_id=public_id).first()
+    if payment is None:
+        raise NotFound()
+    if outcome == GatewayOutcome.RETURNED:
+        return payment_return(payment_id=payment.pk, reason=reason)
+    return payment_record_answer(
+        payment_id=payment.pk, answer=GatewayAnswer(outcome=outcome, reference=reference, reason=reason)
+    )
