@@ -39,6 +39,8 @@ from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
+from apps.integrations.models import Delivery, WebhookEndpoint
+from apps.integrations.services import outbox_relay
 from tests.support import verified_staff_client
 from tests.url_policies import Policy, policy_for
 
@@ -142,6 +144,27 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
     )
     assert moved.status_code == 201, moved.content
     hold = hold_create(actor=SYSTEM_ACTOR, account=account, amount=Money(Decimal("2"), "CNY"))
+    paid = api.post(
+        "/api/v1/payments/",
+        {
+            "from_account": str(account.public_id),
+            "amount": "3.00",
+            "currency": "CNY",
+            "beneficiary": {
+                "name": "Li Wei",
+                "account_number": "6222020200112233",
+                "bank_code": "ICBKCNBJ",
+                "country": "CN",
+            },
+            "reference": "matrix",
+        },
+    )
+    assert paid.status_code == 202, paid.content
+    # The bank client's webhook endpoint, and a delivery of the payment's events to it.
+    hook = api.post("/api/v1/webhooks/", {"url": "https://example.com/hook", "event_kinds": []})
+    assert hook.status_code == 201, hook.content
+    endpoint = WebhookEndpoint.objects.get(public_id=hook.json()["id"])
+    outbox_relay()
     maker = make_api(name="maker")  # another principal asks, so the bank client may decide
     assert maker.post(f"/api/v1/accounts/{second.public_id}/freeze/", {}, key=None).status_code == 200
     unfreeze = maker.post(f"/api/v1/accounts/{second.public_id}/unfreeze/", {}, key=None)
@@ -167,7 +190,9 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "transaction_id": moved.json()["id"],
             "hold_id": hold.public_id,
             "approval_id": unfreeze.json()["approval"],
-            "payment_id": uuid.uuid4(),
+            "payment_id": paid.json()["id"],
+            "webhook_id": endpoint.public_id,
+            "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
         },
         "rows": rows,
         "user": users["teller"],
@@ -222,6 +247,8 @@ def expected(policy: Policy, principal: str, method: str) -> str:
         return "allowed"
     if policy.kind == "to_login":
         return "login"
+    if policy.kind == "signed":
+        return "unauthenticated"
     if policy.kind == "api":
         if principal == "bank_client":
             return "allowed"

@@ -25,7 +25,8 @@ from apps.common.admin import ReadOnlyModelAdmin
 class Policy:
     """`public`: anyone. `staff`: a logged-in staff user holding any one of `perms` (any staff
     user when empty); anonymous visitors are sent to the login page, others get `denied`.
-    `nobody`: staff pages that refuse every role. `to_login`: sends everybody to the staff login. `api`: bearer tokens only (the route's scopes are
+    `nobody`: staff pages that refuse every role. `to_login`: sends everybody to the staff login.
+    `signed`: authenticated by a signature no principal here holds (the gateway's callbacks). `api`: bearer tokens only (the route's scopes are
     checked by apps/api/tests/test_scopes_and_scoping.py); `bank_only` methods answer 403 to
     customer-bound clients whatever their scopes."""
 
@@ -38,7 +39,10 @@ class Policy:
 
 PUBLIC = Policy("public")
 NOBODY = Policy("nobody")
-TO_LOGIN = Policy("to_login")  # sends everybody to the staff login (the admin's own login pages)
+TO_LOGIN = Policy("to_login")
+SIGNED = Policy(
+    "signed"
+)  # HMAC-signed by the payment gateway: 401 to everybody without the signature  # sends everybody to the staff login (the admin's own login pages)
 
 
 def staff(*perms: str, denied: int = 403) -> Policy:
@@ -91,6 +95,11 @@ URL_POLICIES: dict[str, Policy] = {
     "api:hold-release": api(),
     "api:payments": api(),
     "api:payment": api(),
+    "api:gateway-callback": SIGNED,
+    "api:webhooks": api(body={"url": "https://example.com/hook", "event_kinds": []}),
+    "api:webhook": api(),
+    "api:webhook-deliveries": api(),
+    "api:webhook-delivery-replay": api(),
     "api:approval": api(),
     "api:approval-approve": api(),
     "api:approval-reject": api(),
