@@ -346,6 +346,17 @@ def test_the_admin_shows_the_banner_and_the_requester_cannot_approve_the_lift(st
     assert b"emergency-banner" not in bob.get("/admin/").content
 
 
+def test_the_staff_back_office_shows_the_banner_while_a_switch_is_on(staff: Any) -> None:
+    alice = verified_staff_client(staff[0])
+    assert b"emergency-banner" not in alice.get("/staff/").content
+    call_command(
+        "emergency_control", "activate", "payments_stopped", "--reason", "drill", "--by", "alice", stdout=StringIO()
+    )
+    page = alice.get("/staff/").content.decode()
+    assert "emergency-banner" in page
+    assert "outgoing payments and withdrawals are stopped" in page
+
+
 def test_the_admin_freezes_a_customer_everywhere(staff: Any, make_account: Any) -> None:
     account = make_account()
     alice = verified_staff_client(staff[0])
