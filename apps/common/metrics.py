@@ -98,7 +98,7 @@ def register_scrape_gauge(
 ) -> None:
     """Add a gauge computed at scrape time. `read` returns a number, {label values: number} when
     `labels` are given, or None when there is nothing to report (e.g. the table does not exist
-    yet). The payments outbox registers `finsys_outbox_backlog` this way when it lands."""
+    yet). apps/ops/metrics.py registers the operational ones (queue depth, outbox backlog...)."""
     _scrape_gauges[name] = ScrapeGauge(name, documentation, read, labels)
 
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from apps.common.errors import NotFound
 from apps.common.principals import Actor
-from apps.integrations.models import Delivery, WebhookEndpoint
+from apps.integrations.models import Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 
 
 def webhook_endpoints_visible_to(actor: Actor) -> QuerySet[WebhookEndpoint]:
@@ -35,3 +35,10 @@ def delivery_get(*, actor: Actor, public_id: uuid.UUID | str) -> Delivery:
         )
     except (Delivery.DoesNotExist, ValueError):
         raise NotFound() from None
+
+
+def outbox_backlog() -> float:
+    """Outbox events not yet relayed plus deliveries still pending (undelivered work)."""
+    unrelayed = OutboxEvent.objects.filter(relayed_at__isnull=True).count()
+    pending = Delivery.objects.filter(status=DeliveryStatus.PENDING).count()
+    return float(unrelayed + pending)

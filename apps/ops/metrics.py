@@ -1,8 +1,5 @@
-"""Gauges computed at scrape time: Celery queue depth, worker heartbeat age, emergency switches.
-
-The outbox backlog joins them when the payments outbox exists: its app registers
-`finsys_outbox_backlog` with apps.common.metrics.register_scrape_gauge.
-"""
+"""Gauges computed at scrape time: Celery queue depth, worker heartbeat age, the outbox backlog,
+emergency switches (registered with apps.common.metrics.register_scrape_gauge)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from django.conf import settings
 from apps.common.controls import controls_load
 from apps.common.heartbeat import heartbeat_age
 from apps.common.metrics import register_scrape_gauge
+from apps.integrations.selectors import outbox_backlog
 
 # kombu's Redis transport keeps a queue as a list under its name, plus one list per priority
 # step (used only when tasks are sent with a priority).
@@ -65,6 +63,11 @@ def register_ops_gauges() -> None:
         "finsys_worker_heartbeat_age_seconds",
         "Seconds since a Celery worker last ran the beat-scheduled heartbeat task; absent if it never did.",
         worker_heartbeat_age,
+    )
+    register_scrape_gauge(
+        "finsys_outbox_backlog",
+        "Outbox work not done yet: events not relayed plus deliveries pending (webhooks, e-mail, SMS).",
+        outbox_backlog,
     )
     register_scrape_gauge(
         "finsys_emergency_controls_active",

@@ -52,6 +52,7 @@ from apps.common.controls import active_controls, controls_assert_payments_allow
 from apps.common.errors import BlockedByScreening, NotFound, ValidationFailed
 from apps.common.jobs import job_enqueue_after_commit
 from apps.common.locking import lock_by_pk
+from apps.common.metrics import PAYMENT_SETTLEMENT_SECONDS
 from apps.common.money import Money, format_amount
 from apps.common.principals import Actor, Channel
 from apps.integrations.gateway import (
@@ -102,6 +103,17 @@ def _outgoing_stopped() -> bool:
     """An emergency control stops payments from leaving the bank (apps/common/controls.py)."""
     controls = active_controls()
     return controls.payments_stopped or controls.read_only
+
+
+def _observe_final(payments: Sequence[Payment], now: dt.datetime) -> None:
+    """Receipt-to-final-state time of each payment, in the metrics once the batch commits."""
+    timings = [(p.status, (now - p.created_at).total_seconds()) for p in payments]
+
+    def observe() -> None:
+        for outcome, seconds in timings:
+            PAYMENT_SETTLEMENT_SECONDS.labels(outcome).observe(seconds)
+
+    transaction.on_commit(observe)
 
 
 def _status_document(payment: Payment) -> dict[str, Any]:
@@ -405,6 +417,7 @@ def _settle_batch(rows: Sequence[tuple[int, int, int | None, str]]) -> int:
         Payment.objects.bulk_update(payments, ["status", "settlement_entry", "next_attempt_at", "updated_at"])
         PaymentEvent.objects.bulk_create(events)
         outbox_emit_many(events=outbox)
+        _observe_final(payments, now)
         if payments:
             audit_record(
                 actor=GATEWAY_ACTOR.label,
@@ -450,6 +463,7 @@ def payment_return(*, payment_id: int, reason: str = "", actor: Actor = GATEWAY_
         )  # fmt: skip
         locked.return_entry = entry
         locked.save(update_fields=["status", "return_entry", "updated_at"])
+        _observe_final([locked], timezone.now())
         audit_record(actor=actor.label, action="payment.return", object_type="payment", object_id=str(locked.public_id))
     return PaymentStatus.RETURNED
 

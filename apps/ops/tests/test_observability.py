@@ -377,3 +377,38 @@ def test_the_control_check_costs_no_query_while_cached(settings: Any) -> None:
             controls.controls_assert_writable()
             controls.controls_assert_payments_allowed()
     assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_metrics_show_the_outbox_backlog_and_time_payments_to_their_final_state(
+    make_account: Any, client: Client, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from decimal import Decimal
+
+    from apps.common.money import Money
+    from apps.common.principals import SYSTEM_ACTOR
+    from apps.integrations.services import outbox_relay
+    from apps.transactions.models import Payment, PaymentStatus
+    from apps.transactions.services_payments import Beneficiary, payment_create, payment_submit, payments_settle
+
+    settings.FINSYS_GATEWAY_SIM_LATENCY_MS = 0
+    settings.FINSYS_GATEWAY_SIM_TIMEOUT_RATE = 0.0
+    settled = ("finsys_payment_settlement_seconds_count", (("outcome", "settled"),))
+    backlog = ("finsys_outbox_backlog", ())
+    account = make_account(balance="100.00")
+    before = _scrape(client)
+    payment = payment_create(
+        actor=SYSTEM_ACTOR,
+        from_account=account.public_id,
+        money=Money(Decimal("10.00"), "CNY"),
+        beneficiary=Beneficiary(name="Li Wei", account_number="6222020200112233", bank_code="ICBKCNBJ", country="CN"),
+    )
+    assert _scrape(client)[backlog] > before.get(backlog, 0)  # its status events wait for the relay
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_submit(payment_id=payment.pk)
+        payments_settle()
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SETTLED
+    outbox_relay()
+    after = _scrape(client)
+    assert after[settled] - before.get(settled, 0) == 1
+    assert after[backlog] == 0  # relayed: nobody subscribed, nothing left to deliver
