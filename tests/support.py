@@ -63,3 +63,19 @@ def verified_staff_client(user: Any) -> Any:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def payment_body(account_id: str, amount: str = "1.00", reference: str = "test") -> dict[str, Any]:
+    """A valid POST /api/v1/payments/ body (a domestic beneficiary the simulator settles)."""
+    return {
+        "from_account": account_id,
+        "amount": amount,
+        "currency": "CNY",
+        "beneficiary": {
+            "name": "Li Wei",
+            "account_number": "6222020200112233",
+            "bank_code": "ICBKCNBJ",
+            "country": "CN",
+        },
+        "reference": reference,
+    }

@@ -41,7 +41,7 @@ from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
-from tests.support import verified_staff_client
+from tests.support import payment_body, verified_staff_client
 from tests.url_policies import Policy, policy_for
 
 CHECKED: Counter[str] = Counter()  # principal -> pairs checked; reported by conftest's summary
@@ -144,21 +144,7 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
     )
     assert moved.status_code == 201, moved.content
     hold = hold_create(actor=SYSTEM_ACTOR, account=account, amount=Money(Decimal("2"), "CNY"))
-    paid = api.post(
-        "/api/v1/payments/",
-        {
-            "from_account": str(account.public_id),
-            "amount": "3.00",
-            "currency": "CNY",
-            "beneficiary": {
-                "name": "Li Wei",
-                "account_number": "6222020200112233",
-                "bank_code": "ICBKCNBJ",
-                "country": "CN",
-            },
-            "reference": "matrix",
-        },
-    )
+    paid = api.post("/api/v1/payments/", payment_body(str(account.public_id), "3.00", "matrix"))
     assert paid.status_code == 202, paid.content
     # The bank client's webhook endpoint, and a delivery of the payment's events to it.
     hook = api.post("/api/v1/webhooks/", {"url": "https://example.com/hook", "event_kinds": []})

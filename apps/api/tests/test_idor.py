@@ -24,7 +24,7 @@ from apps.customers.models import Customer
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay, webhook_endpoint_create
 from apps.transactions.models import JournalEntry, Payment, Posting
-from tests.support import PROBLEM_FIELDS, assert_problem
+from tests.support import PROBLEM_FIELDS, assert_problem, payment_body
 
 PATH_ID = re.compile(r"<uuid:(\w+)>")
 # POSTs that take other resources' ids in their body: which foreign ids to put there.
@@ -39,18 +39,7 @@ FOREIGN_BODIES: dict[str, Any] = {
         "currency": "CNY",
     },
     "api:holds": lambda f: {"account": f["account_id"], "amount": "1.00", "currency": "CNY"},
-    "api:payments": lambda f: {
-        "from_account": f["account_id"],
-        "amount": "1.00",
-        "currency": "CNY",
-        "beneficiary": {
-            "name": "Li Wei",
-            "account_number": "6222020200112233",
-            "bank_code": "ICBKCNBJ",
-            "country": "CN",
-        },
-        "reference": "idor",
-    },
+    "api:payments": lambda f: payment_body(f["account_id"], reference="idor"),
 }
 # Bodies that pass validation for id-in-path POSTs, so that the lookup is what answers.
 PATH_BODIES: dict[str, dict[str, Any]] = {"api:customer-kyc": {"decision": "rejected"}}
