@@ -138,7 +138,13 @@ def test_camt053_maps_credit_to_returned_rejected_and_skips_pending_entries():
         ("csv", _csv(("G", "k", "10.00", "CNY", "settled", TODAY), ("G", "k2", "1.234", "CNY", "settled", TODAY)), 3),
         ("csv", _csv(("G", "k", "10.00", "CNY", "paid", TODAY)), 2),
         ("csv", _csv(("G", "k", "10.00", "CNY", "settled", "31/12/2026")), 2),
-        ("csv", _csv(("G", "k", "10.00", "CNY", "settled"),), 2),
+        (
+            "csv",
+            _csv(
+                ("G", "k", "10.00", "CNY", "settled"),
+            ),
+            2,
+        ),
         ("camt053", b"<Document><BkToCstmrStmt><Stmt>\n<Ntry>\n</Stmt></Document>", 3),
         (
             "camt053",
@@ -153,7 +159,12 @@ def test_a_malformed_file_names_its_line_and_imports_nothing(db, fmt, content, l
     with pytest.raises(ValidationFailed) as refused:
         settlement_file_import(actor=OPS, content=content, filename="bad", fmt=fmt)
     assert f"Line {line}:" in str(refused.value.errors["file"][0])
-    assert (SettlementFile.objects.count(), SettlementLine.objects.count(), Break.objects.count(), ledger_state()) == before
+    assert (
+        SettlementFile.objects.count(),
+        SettlementLine.objects.count(),
+        Break.objects.count(),
+        ledger_state(),
+    ) == before
 
 
 def test_settled_and_rejected_lines_settle_and_release_their_payments(make_account, gateway):
@@ -185,14 +196,26 @@ def test_importing_the_same_file_twice_changes_nothing(make_account, gateway):
     account = make_account(balance="1000.00")
     payment = _submitted(account)
     content = _camt(
-        {"currency": "CNY", "amount": "100.00", "direction": "DBIT", "status": "BOOK", "ref": "G", "key": str(payment.public_id)}
+        {
+            "currency": "CNY",
+            "amount": "100.00",
+            "direction": "DBIT",
+            "status": "BOOK",
+            "ref": "G",
+            "key": str(payment.public_id),
+        }
     )
     first = settlement_file_import(actor=OPS, content=content, filename="a.xml", fmt="camt053")
     assert not first.duplicate
     before = (ledger_state(), SettlementFile.objects.count(), SettlementLine.objects.count(), Break.objects.count())
     second = settlement_file_import(actor=OPS, content=content, filename="a-again.xml", fmt="camt053")
     assert second.duplicate and second.file == first.file
-    assert (ledger_state(), SettlementFile.objects.count(), SettlementLine.objects.count(), Break.objects.count()) == before
+    assert (
+        ledger_state(),
+        SettlementFile.objects.count(),
+        SettlementLine.objects.count(),
+        Break.objects.count(),
+    ) == before
 
 
 def test_a_returned_line_books_the_return_of_a_settled_payment(make_account, gateway):
