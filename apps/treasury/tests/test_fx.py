@@ -171,7 +171,8 @@ def test_fx_api_quotes_rates_and_converts_idempotently(api, make_account, make_c
     usd = make_account(customer=customer, currency="USD")
     body = {"from_account": str(cny.public_id), "to_account": str(usd.public_id), "amount": "72.00", "currency": "CNY"}
     refused = api.post("/api/v1/fx-transfers/", body)
-    assert refused.status_code == 422 and refused.json()["code"] == "fx_rate_unavailable"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "fx_rate_unavailable"
     asked = api.post("/api/v1/fx/rates/", {"base": "USD", "quote": "CNY", "mid": "7.2"}, key=None)
     assert asked.status_code == 202, asked.content
     from apps.compliance.models import Approval
@@ -181,7 +182,8 @@ def test_fx_api_quotes_rates_and_converts_idempotently(api, make_account, make_c
     assert [(r["base"], r["quote"], r["mid"]) for r in rates] == [("USD", "CNY", "7.2")]
     # a plain transfer still refuses a currency mismatch exactly as API.md says
     plain = api.post("/api/v1/transfers/", body)
-    assert plain.status_code == 422 and plain.json()["code"] == "currency_mismatch"
+    assert plain.status_code == 422
+    assert plain.json()["code"] == "currency_mismatch"
     first = api.post("/api/v1/fx-transfers/", body, key="fx-1")
     assert first.status_code == 201, first.content
     assert first.json()["fx"]["buy_amount"] == "9.94"  # 72 x 0.1381944444 = 9.9499..., rounded down

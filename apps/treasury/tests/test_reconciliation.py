@@ -19,9 +19,9 @@ from django.utils import timezone
 from apps.accounts.models import Account, Hold
 from apps.audit.models import AuditEvent
 from apps.common.errors import ValidationFailed
-from apps.common.roles import OPERATIONS, TELLER, roles_sync
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
+from apps.common.roles import OPERATIONS, TELLER, roles_sync
 from apps.integrations.gateway import GatewayAnswer, GatewayOrder, GatewayOutcome
 from apps.transactions.models import Payment, PaymentStatus
 from apps.transactions.services_payments import Beneficiary, payment_create, payment_submit
@@ -209,7 +209,8 @@ def test_importing_the_same_file_twice_changes_nothing(make_account, gateway):
     assert not first.duplicate
     before = (ledger_state(), SettlementFile.objects.count(), SettlementLine.objects.count(), Break.objects.count())
     second = settlement_file_import(actor=OPS, content=content, filename="a-again.xml", fmt="camt053")
-    assert second.duplicate and second.file == first.file
+    assert second.duplicate
+    assert second.file == first.file
     assert (
         ledger_state(),
         SettlementFile.objects.count(),
@@ -225,7 +226,8 @@ def test_a_returned_line_books_the_return_of_a_settled_payment(make_account, gat
     result = settlement_file_import(actor=OPS, content=_csv(_row(payment, "returned")), filename="day2.csv", fmt="csv")
     assert result.outcomes == {LineOutcome.RETURN: 1}
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.RETURNED and payment.return_entry is not None
+    assert payment.status == PaymentStatus.RETURNED
+    assert payment.return_entry is not None
     account.refresh_from_db()
     assert account.balance == Decimal("1000.00")
 
