@@ -14,11 +14,11 @@ from rest_framework.response import Response
 
 from apps.api.fields import MoneyInput
 from apps.api.idempotent import idempotency_key, respond_idempotently, respond_optionally_idempotent
-from apps.api.serializers import REFERENCE_MAX, PendingApprovalOut, TransactionOut, iso
+from apps.api.serializers import REFERENCE_MAX, PendingApprovalOut, PostingOut, iso
 from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView
 from apps.api.views.money import IDEMPOTENCY_PARAM, _posted
 from apps.common.idempotency import Outcome
-from apps.common.money import SUPPORTED_CURRENCIES, format_amount
+from apps.common.money import format_amount
 from apps.compliance.services import fx_rate_request
 from apps.treasury.selectors import fx_quote, fx_rates_in_force
 from apps.treasury.services import fx_transfer_create
@@ -40,8 +40,8 @@ class FxRatesOut(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class FxRateIn(serializers.Serializer):  # type: ignore[type-arg]
-    base = serializers.ChoiceField(choices=list(SUPPORTED_CURRENCIES))
-    quote = serializers.ChoiceField(choices=list(SUPPORTED_CURRENCIES))
+    base = serializers.CharField(max_length=3, help_text="ISO 4217 code of a supported currency")
+    quote = serializers.CharField(max_length=3, help_text="ISO 4217 code of a supported currency")
     mid = serializers.CharField(max_length=32, help_text='Decimal string, e.g. "7.1234"; at most 10 places')
     valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     valid_to = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -75,7 +75,19 @@ class FxDealOut(serializers.Serializer):  # type: ignore[type-arg]
     spread_bps = serializers.IntegerField()
 
 
-class FxTransferOut(TransactionOut):
+class FxTransferOut(serializers.Serializer):  # type: ignore[type-arg]
+    """Schema only: a transaction as /transactions/{id}/ shows it (kind "transfer"), plus `fx`."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+    reference = serializers.CharField()
+    channel = serializers.CharField()
+    reverses = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    postings = PostingOut(many=True)
     fx = FxDealOut()
 
 
