@@ -128,6 +128,21 @@ def test_a_cross_currency_transfer_is_one_entry_balanced_per_currency(make_accou
     assert "ledger ok" in out.getvalue()
 
 
+def test_a_conversion_between_currencies_of_different_minor_units_posts_whole_units(make_account, make_customer):
+    _rate(base="USD", quote="JPY", mid="150")
+    customer = make_customer()
+    jpy = make_account(customer=customer, currency="JPY", balance="10000")
+    usd = make_account(customer=customer, currency="USD")
+    with override_settings(FINSYS_FX_SPREAD_BPS=0):
+        entry = fx_transfer_create(
+            actor=SYSTEM_ACTOR, from_account=jpy.public_id, to_account=usd.public_id, money=Money(Decimal(2081), "JPY")
+        )
+    # 1 JPY = 0.0066666667 USD; x 2081 = 13.8733333... -> 13.87
+    assert FxDeal.objects.get(entry=entry).buy_amount == Decimal("13.87")
+    usd.refresh_from_db()
+    assert usd.balance == Decimal("13.87")
+
+
 def test_refused_fx_transfers_change_nothing(make_account, make_customer):
     customer = make_customer()
     cny = make_account(customer=customer, currency="CNY", balance="100.00")
