@@ -34,7 +34,7 @@ from apps.common.errors import ValidationFailed
 from apps.common.principals import Actor
 from apps.integrations.gateway import GatewayAnswer, GatewayOutcome
 from apps.transactions.models import Payment, PaymentStatus
-from apps.transactions.services_payments import payment_record_answer, payment_return
+from apps.transactions.services_payments import payment_record_answer, payment_return, payments_settle
 from apps.treasury.models import (
     Break,
     BreakKind,
@@ -200,6 +200,8 @@ def _carry_out(file: SettlementFile, actor: Actor) -> None:
                 payment_id=line.payment_id,
                 answer=GatewayAnswer(GatewayOutcome.REJECTED, reference=line.gateway_reference, reason=reason),
             )
+        # An answer recorded earlier (a callback) but not yet booked by the sweep: book it now.
+        payments_settle(payment_ids=[line.payment_id])
         if line.outcome == LineOutcome.RETURN:
             payment_return(payment_id=line.payment_id, reason=reason, actor=actor)
 

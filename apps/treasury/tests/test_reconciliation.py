@@ -232,6 +232,20 @@ def test_a_returned_line_books_the_return_of_a_settled_payment(make_account, gat
     assert account.balance == Decimal("1000.00")
 
 
+def test_an_answer_recorded_but_not_yet_booked_is_booked_by_the_file(make_account, gateway):
+    account = make_account(balance="1000.00")
+    payment = _submitted(account)
+    Payment.objects.filter(pk=payment.pk).update(gateway_outcome=GatewayOutcome.SETTLED)  # the sweep has not run
+    result = settlement_file_import(actor=OPS, content=_csv(_row(payment, "returned")), filename="r.csv", fmt="csv")
+    assert result.outcomes == {LineOutcome.RETURN: 1}
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.RETURNED
+    assert payment.settlement_entry is not None
+    assert payment.return_entry is not None
+    account.refresh_from_db()
+    assert (account.balance, account.available) == (Decimal("1000.00"), Decimal("1000.00"))
+
+
 def test_every_difference_becomes_an_open_break_and_moves_no_money(make_account, gateway):
     account = make_account(balance="1000.00")
     wrong_amount, wrong_currency, held, missing = (_submitted(account) for _ in range(4))
