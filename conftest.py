@@ -33,6 +33,7 @@ ALL_SCOPES = sorted(
         "cash:write",
         "payments:write",
         "approvals:write",
+        "treasury:write",
         "reports:read",
         "webhooks:write",
     ]

@@ -41,6 +41,9 @@ from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
+from apps.transactions.models import JournalEntry
+from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
+from apps.treasury.services_recon import settlement_file_import
 from tests.support import payment_body, verified_staff_client
 from tests.url_policies import Policy, policy_for
 
@@ -115,6 +118,29 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
             username=user.username, ip_address="10.0.0.9", user_agent="", path_info="/staff/login/"
         ),
         AuditCheckpoint: lambda: checkpoint_create(actor="test:matrix")[0],
+        FxRate: lambda: FxRate.objects.create(
+            base="USD", quote="CNY", mid=Decimal(7), valid_from=timezone.now(), set_by="test:a", approved_by="test:b"
+        ),
+        FxDeal: lambda: FxDeal.objects.create(
+            entry=JournalEntry.objects.order_by("pk").first(),
+            sell_currency="CNY",
+            sell_amount=Decimal(7),
+            buy_currency="USD",
+            buy_amount=Decimal(1),
+            mid_rate=Decimal("0.15"),
+            customer_rate=Decimal("0.14"),
+            spread_bps=50,
+            rate=FxRate.objects.order_by("pk").first(),
+        ),
+        SettlementFile: lambda: (
+            settlement_file_import(
+                actor=SYSTEM_ACTOR,
+                content=b"gateway_reference,payment_id,amount,currency,status,value_date\nG,nobody,1.00,CNY,settled,2026-01-01\n",
+                filename="matrix.csv",
+                fmt="csv",
+            ).file
+        ),
+        Break: lambda: Break.objects.order_by("pk").first(),
         # Lifted at once: an active switch would refuse the requests this test makes.
         EmergencyControl: lambda: EmergencyControl.objects.create(
             kind="read_only", active=False, reason="matrix", activated_by="test", activated_at=timezone.now()

@@ -87,6 +87,8 @@ URL_POLICIES: dict[str, Policy] = {
     "api:deposits": api(),
     "api:withdrawals": api(),
     "api:transfers": api(),
+    "api:fx-rates": api(bank_only=("POST",), body={"base": "USD", "quote": "CNY", "mid": "7.1"}),
+    "api:fx-transfers": api(),
     "api:transaction": api(),
     "api:transaction-reverse": api(bank_only=("POST",)),
     "api:holds": api(),

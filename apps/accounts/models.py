@@ -49,6 +49,7 @@ class GlCode(models.TextChoices):
     FEE_INCOME = "fee_income", _("Fee income")
     INTEREST_EXPENSE = "interest_expense", _("Interest expense")
     SUSPENSE = "suspense", _("Suspense")
+    FX_POSITION = "fx_position", _("FX position")
 
 
 class Account(PublicIdModel, TimestampedModel):

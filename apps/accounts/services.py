@@ -73,8 +73,11 @@ def chart_of_accounts_ensure() -> int:
                 )
                 created += made
             for code in GlCode.values:
-                serial += 1
-                body = "9900" + f"{serial:010d}"
+                if code == GlCode.FX_POSITION:  # added later: its own number range (migration 0004)
+                    body = "9901" + f"{CHART_CURRENCIES.index(currency) + 1:010d}"
+                else:
+                    serial += 1
+                    body = "9900" + f"{serial:010d}"
                 _account, made = Account.objects.get_or_create(
                     is_internal=True,
                     gl_code=code,

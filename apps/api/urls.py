@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.api.views import accounts, approvals, customers, holds, money, oauth, payments, webhooks
+from apps.api.views import accounts, approvals, customers, fx, holds, money, oauth, payments, webhooks
 
 app_name = "api"
 
@@ -36,6 +36,8 @@ urlpatterns = [
     path("deposits/", money.DepositView.as_view(), name="deposits"),
     path("withdrawals/", money.WithdrawalView.as_view(), name="withdrawals"),
     path("transfers/", money.TransferView.as_view(), name="transfers"),
+    path("fx/rates/", fx.FxRatesView.as_view(), name="fx-rates"),
+    path("fx-transfers/", fx.FxTransferView.as_view(), name="fx-transfers"),
     path("transactions/<uuid:transaction_id>/", money.TransactionDetailView.as_view(), name="transaction"),
     path(
         "transactions/<uuid:transaction_id>/reverse/",

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     READ_ONLY_MODE = "read_only_mode"
     PAYMENTS_STOPPED = "payments_stopped"
     CUSTOMER_FROZEN = "customer_frozen"
+    FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
 
 
 class DomainError(Exception):
@@ -170,3 +171,8 @@ class CustomerFrozen(DomainError):
     code = ErrorCode.CUSTOMER_FROZEN
     status = 403
     title = _("The customer is frozen")
+
+
+class FxRateUnavailable(DomainError):
+    code = ErrorCode.FX_RATE_UNAVAILABLE
+    title = _("No valid exchange rate for this currency pair")

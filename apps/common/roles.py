@@ -34,6 +34,14 @@ _LEDGER = {"transactions.view_journalentry", "transactions.view_posting"}
 # Emergency controls: `add_` switches one on (a customer freeze from the customers page),
 # `change_` asks for one to be lifted; lifting runs when `change_approval` approves it.
 _EMERGENCY_ON = {"common.view_emergencycontrol", "common.add_emergencycontrol"}
+# Treasury (apps/treasury): rates, FX deals, settlement files and reconciliation breaks.
+_TREASURY_VIEW = {
+    "treasury.view_fxrate",
+    "treasury.view_fxdeal",
+    "treasury.view_settlementfile",
+    "treasury.view_settlementline",
+    "treasury.view_break",
+}
 _BANK = {
     "customers.view_customer",
     "accounts.view_account",
@@ -57,6 +65,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "compliance.view_approval",
             "customers.assign_relationship_manager",
             *_EMERGENCY_ON,
+            *_TREASURY_VIEW,
+            "treasury.change_break",  # resolve reconciliation breaks
         }
     ),
     RELATIONSHIP_MANAGER: frozenset(
@@ -74,6 +84,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "audit.view_auditevent",
             *_EMERGENCY_ON,
             "common.change_emergencycontrol",
+            "treasury.view_fxrate",
+            "treasury.view_fxdeal",
         }
     ),
     COMPLIANCE_OFFICER: frozenset(
@@ -96,6 +108,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "audit.view_auditevent",
             "audit.view_auditcheckpoint",
             "audit.verify_audit",
+            *_TREASURY_VIEW,
             "auditlog.view_logentry",
             "api.view_apiclient",
             "common.view_idempotencyrecord",
@@ -114,6 +127,7 @@ ADMINISTRATOR_APPS = (
     "customers",
     "accounts",
     "transactions",
+    "treasury",
     "compliance",
     "audit",
     "auditlog",

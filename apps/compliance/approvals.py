@@ -8,6 +8,7 @@ from typing import Any
 from apps.accounts.selectors import account_by_pk
 from apps.accounts.services import account_unfreeze
 from apps.common.principals import Actor
+from apps.treasury.services import fx_rate_set
 
 ActionHandler = Callable[[Actor, dict[str, Any]], dict[str, Any]]
 
@@ -18,8 +19,16 @@ def _unfreeze(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
     return {"account": str(unfrozen.public_id), "status": unfrozen.status}
 
 
+def _fx_rate_set(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    rate = fx_rate_set(
+        actor=actor, payload=payload, approved_by=payload["_decided_by"], approval=payload.get("_approval")
+    )
+    return {"rate": str(rate.public_id), "pair": f"{rate.base}/{rate.quote}", "mid": str(rate.mid)}
+
+
 ACTIONS: dict[str, ActionHandler] = {
     "account.unfreeze": _unfreeze,
+    "fx.rate_set": _fx_rate_set,
 }
 
 

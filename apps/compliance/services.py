@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from apps.common.principals import Actor, Channel, require_bank
 from apps.compliance.approvals import ACTIONS, register_action
 from apps.compliance.models import Approval, ApprovalStatus
 from apps.customers.models import Customer
+from apps.treasury.services import fx_rate_payload
 
 
 def approval_request(
@@ -69,6 +72,29 @@ def account_unfreeze_request(*, actor: Actor, account: Account, reason: str = ""
     )
 
 
+def fx_rate_request(
+    *,
+    actor: Actor,
+    base: str,
+    quote: str,
+    mid: Decimal,
+    valid_from: dt.datetime | None = None,
+    valid_to: dt.datetime | None = None,
+    reason: str = "",
+) -> Approval:
+    """Ask for a new FX mid rate; it is in force once another person approves it."""
+    require_bank(actor, _("Only the bank sets exchange rates."))
+    payload = fx_rate_payload(base=base, quote=quote, mid=mid, valid_from=valid_from, valid_to=valid_to)
+    return approval_request(
+        actor=actor,
+        action="fx.rate_set",
+        payload=payload,
+        customer=None,
+        summary=f"FX rate {base}/{quote} = {mid}",
+        reason=reason,
+    )
+
+
 def _lock_pending(approval: Approval, actor: Actor) -> Approval:
     locked = Approval.objects.select_for_update().get(pk=approval.pk)
     if locked.status != ApprovalStatus.PENDING or locked.expires_at <= timezone.now():
@@ -87,7 +113,9 @@ def approval_approve(*, actor: Actor, approval: Approval, reason: str = "") -> A
             channel=Channel(locked.requested_channel),
             customer_id=locked.requested_for_customer_id,
         )
-        locked.result = ACTIONS[locked.action](requester, locked.payload)
+        # The handler also learns who decided and which approval it runs (an FX rate records both).
+        decided = {**locked.payload, "_decided_by": actor.label, "_approval": str(locked.public_id)}
+        locked.result = ACTIONS[locked.action](requester, decided)
         locked.status = ApprovalStatus.APPROVED
         locked.decided_by = actor.label
         locked.decision_reason = reason[:255]

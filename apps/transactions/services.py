@@ -108,10 +108,9 @@ def _post(
     API calls, admin actions, Celery jobs and commands are all stopped."""
     controls_assert_writable()
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    unit = minor_unit(money.currency)
-    for leg in legs:
+    for leg in legs:  # each leg in its own account's currency (an FX entry has two)
         totals[accounts[leg.account_id].currency] += leg.amount
-        if leg.amount != leg.amount.quantize(unit):
+        if leg.amount != leg.amount.quantize(minor_unit(accounts[leg.account_id].currency)):
             raise UnbalancedEntry("postings carry whole minor units only")
     if len(legs) < 2 or any(total != 0 for total in totals.values()):
         raise UnbalancedEntry(f"entry does not balance: {dict(totals)}")
@@ -409,10 +408,9 @@ def entries_post_batch(
     postings_per_entry: list[list[Posting]] = []
     for item in items:
         totals: dict[str, Decimal] = defaultdict(Decimal)
-        unit = minor_unit(item.money.currency)
-        for leg in item.legs:
+        for leg in item.legs:  # each leg in its own account's currency (an FX entry has two)
             totals[accounts[leg.account_id].currency] += leg.amount
-            if leg.amount != leg.amount.quantize(unit):
+            if leg.amount != leg.amount.quantize(minor_unit(accounts[leg.account_id].currency)):
                 raise UnbalancedEntry("postings carry whole minor units only")
         if len(item.legs) < 2 or any(total != 0 for total in totals.values()):
             raise UnbalancedEntry(f"entry does not balance: {dict(totals)}")

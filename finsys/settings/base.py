@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.accounts",
     "apps.transactions",
+    "apps.treasury",
     "apps.risk",
     "apps.compliance",
     "apps.api",
@@ -232,6 +233,7 @@ OAUTH2_PROVIDER = {
         "cash:write": "Post deposits and withdrawals",
         "payments:write": "Make transfers, payments and reversals",
         "approvals:write": "Decide approvals",
+        "treasury:write": "Ask for exchange rates (in force once approved)",
         "reports:read": "Read reports",
         "webhooks:write": "Register webhook endpoints, read and replay their deliveries",
     },
@@ -391,3 +393,9 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
 
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
+
+# --- Treasury: FX rates, cross-currency transfers, settlement reconciliation (docs/treasury.md) ---
+# The bank's margin on a conversion, in basis points of the mid rate (50 = 0.5 %): the customer
+# gets mid x (1 - spread). Per channel: FINSYS_FX_SPREAD_BPS_BY_CHANNEL="portal=30,api=40".
+FINSYS_FX_SPREAD_BPS = env.int("FINSYS_FX_SPREAD_BPS", default=50)
+FINSYS_FX_SPREAD_BPS_BY_CHANNEL = env.dict("FINSYS_FX_SPREAD_BPS_BY_CHANNEL", cast={"value": int}, default={})

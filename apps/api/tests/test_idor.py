@@ -38,13 +38,19 @@ FOREIGN_BODIES: dict[str, Any] = {
         "amount": "1.00",
         "currency": "CNY",
     },
+    "api:fx-transfers": lambda f: {
+        "from_account": f["account_id"],
+        "to_account": f["own_account_id"],
+        "amount": "1.00",
+        "currency": "CNY",
+    },
     "api:holds": lambda f: {"account": f["account_id"], "amount": "1.00", "currency": "CNY"},
     "api:payments": lambda f: payment_body(f["account_id"], reference="idor"),
 }
 # Bodies that pass validation for id-in-path POSTs, so that the lookup is what answers.
 PATH_BODIES: dict[str, dict[str, Any]] = {"api:customer-kyc": {"decision": "rejected"}}
 # POSTs that carry no other resource's id (nothing to try): bank-only, or a new resource of the caller.
-NO_FOREIGN_IDS = {"api:customers", "api:token", "api:webhooks"}
+NO_FOREIGN_IDS = {"api:customers", "api:token", "api:webhooks", "api:fx-rates"}
 
 
 def api_routes() -> list[tuple[str, str, str]]:
