@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.transactions",
     "apps.risk",
     "apps.compliance",
+    "apps.eod",
     "apps.api",
     "apps.ops",
 ]
