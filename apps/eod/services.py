@@ -337,8 +337,9 @@ def _run_step(*, actor: Actor, date: dt.date, step: str, now: dt.datetime) -> di
             controls_assert_writable()
         result = STEPS[step](actor=actor, date=date, now=now)
         StepRun.objects.create(business_date=date, step=step, result=result)
-    metrics.EOD_STEP_SECONDS.labels(step).observe(time.perf_counter() - started)
-    return {"status": "done", **result}
+    seconds = time.perf_counter() - started
+    metrics.EOD_STEP_SECONDS.labels(step).observe(seconds)
+    return {"status": "done", **result, "seconds": round(seconds, 3)}
 
 
 # --- the close ------------------------------------------------------------------------------
