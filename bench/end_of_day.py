@@ -144,7 +144,7 @@ def main() -> int:
     again_seconds = time.perf_counter() - again_started
 
     print()
-    print(f"| accounts | date | step | outcome |")
+    print("| accounts | date | step | outcome |")
     print("|---:|---|---|---|")
     for step, outcome in result.steps.items():
         print(f"| {args.accounts:,} | {month_end} | {step} | {outcome} |")

@@ -228,7 +228,9 @@ def _capitalise(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, A
                         legs=[Leg(gl[currency], -posted), Leg(account_id, posted)],
                     )
                 )
-        for row, entry in zip(posted_rows, entries_post_batch(actor=actor, items=items, accounts=locked, booked_at=now), strict=True):
+        for row, entry in zip(
+            posted_rows, entries_post_batch(actor=actor, items=items, accounts=locked, booked_at=now), strict=True
+        ):
             row.entry = entry
         InterestCapitalisation.objects.bulk_create(rows)
         entries += len(items)
@@ -285,7 +287,9 @@ def _charge_fees(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, 
                         legs=[Leg(account_id, -charge), Leg(gl[currency], charge)],
                     )
                 )
-        for row, entry in zip(charged_rows, entries_post_batch(actor=actor, items=items, accounts=locked, booked_at=now), strict=True):
+        for row, entry in zip(
+            charged_rows, entries_post_batch(actor=actor, items=items, accounts=locked, booked_at=now), strict=True
+        ):
             row.entry = entry
         FeeCharge.objects.bulk_create(rows)
     return {str(outcome): count for outcome, count in counts.items()}

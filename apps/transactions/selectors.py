@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -58,7 +59,7 @@ def account_balance_at(*, account: Account, at: dt.datetime) -> Decimal:
     return last if last is not None else Decimal(0)
 
 
-def account_balances_at(*, at: dt.datetime) -> QuerySet[Account]:
+def account_balances_at(*, at: dt.datetime) -> QuerySet[Any, Any]:
     """Every account opened before `at` with its ledger balance then (`balance_at`), as a values
     queryset of (id, balance_at, currency) for a set-based INSERT ... SELECT: the same index
     probe per account as account_balance_at."""

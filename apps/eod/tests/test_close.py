@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils.timezone import now as django_now
 
 from apps.accounts.models import Account, AccountStatus, Product
 from apps.accounts.services import account_freeze, account_open
@@ -108,7 +109,8 @@ def test_accrual_is_balance_times_rate_over_365_and_capitalised_on_jan_31(saving
         Decimal("2.0000000000"),
         Decimal("2.0000"),
     )
-    assert capitalisation.entry is not None and capitalisation.entry.kind == EntryKind.INTEREST
+    assert capitalisation.entry is not None
+    assert capitalisation.entry.kind == EntryKind.INTEREST
     assert balance(account) == Decimal("10002.00")
     assert BalanceSnapshot.objects.get(account=account, date=dt.date(2027, 1, 31)).balance == Decimal("10000.00")
     assert BalanceSnapshot.objects.get(account=account, date=dt.date(2027, 2, 1)).balance == Decimal("10002.00")
@@ -151,7 +153,9 @@ def test_capitalisation_rounds_half_to_even_and_forfeits_the_remainder(savings: 
     assert InterestCapitalisation.objects.get(account=exactly_half).posted == Decimal("0.12")  # half-even
     assert balance(exactly_half) == Decimal("1825.12")
     small = InterestCapitalisation.objects.get(account=below_a_cent)
-    assert small.accrued == Decimal("0.0006849315") and small.posted == 0 and small.entry is None
+    assert small.accrued == Decimal("0.0006849315")
+    assert small.posted == 0
+    assert small.entry is None
     assert balance(below_a_cent) == Decimal("10.00")
 
 
@@ -236,7 +240,8 @@ def test_monthly_fee_takes_what_is_available_and_skips_empty_frozen_and_dormant_
         frozen.pk: (FeeOutcome.SKIPPED, Decimal("10.00"), Decimal("0")),
         dormant.pk: (FeeOutcome.SKIPPED, Decimal("10.00"), Decimal("0")),
     }
-    assert steps["monthly_fees"]["charged"] == 1 and steps["monthly_fees"]["partial"] == 1
+    assert steps["monthly_fees"]["charged"] == 1
+    assert steps["monthly_fees"]["partial"] == 1
     assert [balance(a) for a in (rich, short, empty, frozen, dormant)] == [Decimal(40), 0, 0, Decimal(50), Decimal(50)]
     assert JournalEntry.objects.filter(kind=EntryKind.FEE).count() == 2
 
@@ -338,8 +343,10 @@ def test_dormant_account_refuses_to_send_through_the_api(
         },
     )
 
-    assert shown.status_code == 200 and shown.json()["status"] == "dormant"
-    assert refused.status_code == 422 and refused.json()["code"] == "account_not_active"
+    assert shown.status_code == 200
+    assert shown.json()["status"] == "dormant"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "account_not_active"
     assert received.status_code == 201
     assert balance(idle_account) == Decimal(101)
 
@@ -357,7 +364,9 @@ def test_read_only_mode_refuses_the_close_cleanly_and_it_runs_later(savings: Cal
 
     with pytest.raises(ReadOnlyMode):
         business_day_close(actor=SYSTEM_ACTOR, date=dt.date(2027, 7, 31), now=NOW)
-    assert not BusinessDay.objects.exists() and not StepRun.objects.exists() and not BalanceSnapshot.objects.exists()
+    assert not BusinessDay.objects.exists()
+    assert not StepRun.objects.exists()
+    assert not BalanceSnapshot.objects.exists()
 
     type(control).objects.filter(pk=control.pk).update(active=False)
     controls_forget()
@@ -378,7 +387,8 @@ def test_read_only_mode_switched_on_during_the_close_fails_the_day_and_a_rerun_r
 
     monkeypatch.setitem(services.STEPS, "interest_capitalisation", refuse)
     failed = business_day_close(actor=SYSTEM_ACTOR, date=dt.date(2027, 8, 31), now=NOW)
-    assert failed.state == DayState.FAILED and "read_only" in failed.error
+    assert failed.state == DayState.FAILED
+    assert "read_only" in failed.error
     assert BusinessDay.objects.get().state == DayState.FAILED
     assert balance(account) == Decimal("10000.00")
     assert set(StepRun.objects.values_list("step", flat=True)) == {"snapshot", "interest_accrual"}
@@ -386,7 +396,8 @@ def test_read_only_mode_switched_on_during_the_close_fails_the_day_and_a_rerun_r
     monkeypatch.setitem(services.STEPS, "interest_capitalisation", real)
     steps = close(dt.date(2027, 8, 31))
 
-    assert steps["snapshot"]["status"] == "already_done" and steps["interest_capitalisation"]["status"] == "done"
+    assert steps["snapshot"]["status"] == "already_done"
+    assert steps["interest_capitalisation"]["status"] == "done"
     assert InterestAccrual.objects.count() == 1
     assert balance(account) == Decimal("10001.00")
 
@@ -397,11 +408,13 @@ def test_failed_ledger_check_fails_the_day_and_emits_an_alert(make_account: Call
 
     result = business_day_close(actor=SYSTEM_ACTOR, date=dt.date(2026, 11, 20), now=NOW)
 
-    assert result.state == DayState.FAILED and "ledger check failed" in result.error
+    assert result.state == DayState.FAILED
+    assert "ledger check failed" in result.error
     assert BusinessDay.objects.get().state == DayState.FAILED
     assert not StepRun.objects.filter(step="ledger_check").exists()
     event = OutboxEvent.objects.get(kind="ops.ledger_check_failed")
-    assert event.payload["balance_mismatches"] == 1 and event.payload["date"] == "2026-11-20"
+    assert event.payload["balance_mismatches"] == 1
+    assert event.payload["date"] == "2026-11-20"
     with pytest.raises(CommandError, match="ledger check failed"):
         call_command("close_business_day", "--date", "2026-11-20")
     assert OutboxEvent.objects.filter(kind="ops.ledger_check_failed").count() == 2
@@ -415,6 +428,26 @@ def test_command_closes_a_date_and_prints_each_step(
     call_command("close_business_day", "--date", "2026-11-20")
 
     out = capsys.readouterr().out
-    assert "snapshot: done" in out and "2026-11-20 closed" in out
+    assert "snapshot: done" in out
+    assert "2026-11-20 closed" in out
     assert BusinessDay.objects.get().state == DayState.CLOSED
     assert Posting.objects.count() == 2
+
+
+def test_beat_runs_the_close_task_daily_and_the_task_closes_yesterday(make_account: Callable[..., Account]) -> None:
+    from apps.eod.services import business_date_of
+    from apps.eod.tasks import close_business_day
+    from finsys.celery import app
+
+    make_account(balance="10")
+    entry = app.conf.beat_schedule["close-business-day"]
+    assert entry["task"] == "apps.eod.tasks.close_business_day"
+
+    outcome = close_business_day.apply().get()
+    again = close_business_day.apply().get()
+
+    yesterday = business_date_of(django_now()) - dt.timedelta(days=1)
+    assert outcome["date"] == yesterday.isoformat()
+    assert outcome["state"] == DayState.CLOSED
+    assert {step["status"] for step in again["steps"].values()} == {"already_done"}
+    assert BusinessDay.objects.get().date == yesterday
