@@ -60,6 +60,12 @@ app.conf.beat_schedule = {
         "task": "apps.integrations.tasks.relay_outbox",
         "schedule": float(os.environ.get("FINSYS_OUTBOX_RELAY_SECONDS", "5")),
     },
+    # End of day (docs/end-of-day.md): close yesterday's business date (yesterday in TIME_ZONE,
+    # Asia/Shanghai by default, whatever clock beat runs on); idempotent per date.
+    "close-business-day": {
+        "task": "apps.eod.tasks.close_business_day",
+        "schedule": crontab(minute=30, hour=0),
+    },
 }
 
 

@@ -39,6 +39,7 @@ from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
+from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
 from apps.transactions.models import JournalEntry
@@ -145,6 +146,8 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         EmergencyControl: lambda: EmergencyControl.objects.create(
             kind="read_only", active=False, reason="matrix", activated_by="test", activated_at=timezone.now()
         ),
+        BusinessDay: lambda: BusinessDay.objects.create(date=dt.date(2027, 1, 1), state="closed"),
+        StepRun: lambda: StepRun.objects.create(business_date=dt.date(2027, 1, 1), step="snapshot"),
     }
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:

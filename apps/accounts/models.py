@@ -25,10 +25,20 @@ class Product(TimestampedModel):
     kind = models.CharField(max_length=10, choices=ProductKind.choices)
     overdraft_limit = MoneyAmountField(default=Decimal(0))
     is_active = models.BooleanField(default=True)
+    # End of day (docs/end-of-day.md): annual interest in percent, accrued daily on actual/365
+    # and capitalised monthly; a fee charged on the last day of each month.
+    interest_rate = models.DecimalField(
+        _("annual interest rate (%)"), max_digits=7, decimal_places=4, default=Decimal(0)
+    )
+    monthly_fee = MoneyAmountField(_("monthly fee"), default=Decimal(0))
 
     class Meta:
         verbose_name = _("product")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(interest_rate__gte=0), name="product_interest_rate_not_negative"),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="product_monthly_fee_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -39,6 +49,9 @@ class AccountStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     FROZEN = "frozen", _("Frozen")
     CLOSED = "closed", _("Closed")
+    # No customer activity for 12 months (end of day): receives money, sends nothing until
+    # staff reactivate it with a second person's approval.
+    DORMANT = "dormant", _("Dormant")
 
 
 class GlCode(models.TextChoices):

@@ -214,12 +214,62 @@ def account_close(*, actor: Actor, account: Account, reason: str = "") -> Accoun
     return locked
 
 
+def account_reactivate_check(*, account: Account) -> None:
+    if account.status != AccountStatus.DORMANT:
+        raise AccountNotActive(_("Only a dormant account can be reactivated."))
+
+
+def account_reactivate(*, actor: Actor, account: Account, reason: str = "") -> Account:
+    """Dormant -> active (run by an approved maker-checker request, apps.compliance)."""
+    with transaction.atomic():
+        locked = _locked(account)
+        account_reactivate_check(account=locked)
+        locked.status = AccountStatus.ACTIVE
+        locked.status_reason = reason
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="account.reactivate",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"reason": reason},
+        )
+    return locked
+
+
+def accounts_mark_dormant(*, actor: Actor, pks: Iterable[int], inactive_since: dt.datetime) -> list[str]:
+    """These accounts become dormant where they are still active customer accounts (one
+    UPDATE under row locks taken in id order; the caller holds the transaction). Audited per
+    account; returns the numbers of the accounts that changed."""
+    locked = lock_by_pk(Account.objects.filter(is_internal=False, status=AccountStatus.ACTIVE), pks)
+    if not locked:
+        return []
+    Account.objects.filter(pk__in=list(locked)).update(
+        status=AccountStatus.DORMANT, status_reason="no customer activity for 12 months", updated_at=timezone.now()
+    )
+    for account in locked.values():
+        audit_record(
+            actor=actor.label,
+            action="account.dormant",
+            object_type="account",
+            object_id=str(account.public_id),
+            detail={"inactive_since": inactive_since.isoformat()},
+        )
+    return [account.number for account in locked.values()]
+
+
 # --- used by the ledger (apps.transactions) ------------------------------------------------
 
 
 def accounts_lock(pks: Iterable[int]) -> dict[int, Account]:
     """Lock these accounts FOR UPDATE in ascending id order; the caller holds a transaction."""
     return lock_by_pk(Account.objects.all(), pks)
+
+
+def accounts_lock_for_batch(pks: Iterable[int]) -> dict[int, Account]:
+    """Lock many accounts FOR UPDATE in one statement, ascending id order (STACK.md pitfall 14),
+    loading only what batch checks and the balance write read: lighter rows for large batches."""
+    return lock_by_pk(Account.objects.only(*_LOCKED_FIELDS), pks)
 
 
 def accounts_balances_update_sql(accounts: list[Account], now: dt.datetime) -> tuple[str, list[Any]]:
@@ -258,6 +308,13 @@ def account_require_active(account: Account) -> None:
             _("Account %(number)s is %(status)s.") % {"number": account.number, "status": account.get_status_display()},
             extra={"account": str(account.public_id)},
         )
+
+
+def account_require_can_receive(account: Account) -> None:
+    """Money may come in to an active or a dormant account (docs/end-of-day.md); a dormant
+    account sends nothing (account_require_active) until staff reactivate it."""
+    if account.status not in (AccountStatus.ACTIVE, AccountStatus.DORMANT):
+        account_require_active(account)
 
 
 def account_require_currency(account: Account, currency: str) -> None:

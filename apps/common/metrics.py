@@ -51,6 +51,21 @@ LOGIN_FAILURES = Counter(
     ["channel"],
 )
 
+EOD_CLOSES = Counter(
+    "finsys_eod_closes",
+    "End-of-day closes by outcome: closed, already_closed or failed (apps.eod).",
+    ["outcome"],
+)
+EOD_STEP_SECONDS = Histogram(
+    "finsys_eod_step_duration_seconds",
+    "Time one end-of-day step took (snapshot, interest, fees, dormancy, ledger check).",
+    ["step"],
+    buckets=(0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0),
+)
+LEDGER_CHECK_FAILURES = Counter(
+    "finsys_ledger_check_failures",
+    "Ledger checks at day close that found unbalanced entries or wrong cached balances.",
+)
 
 HTTP_REQUEST_SECONDS = Histogram(
     "finsys_http_request_duration_seconds",

@@ -19,6 +19,7 @@ from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
 from apps.common.models import ControlKind, EmergencyControl
 from apps.compliance.models import Approval
 from apps.compliance.services import (
+    account_reactivate_request,
     account_unfreeze_request,
     approval_approve,
     approval_reject,
@@ -86,7 +87,7 @@ class AccountWithApprovalsAdmin(AccountAdmin):
 
     Accounts sit below compliance, so the request action is added here, where approvals live."""
 
-    actions = [*(AccountAdmin.actions or []), "request_unfreeze"]
+    actions = [*(AccountAdmin.actions or []), "request_unfreeze", "request_reactivation"]
 
     @admin.action(description=_("Request unfreezing (a second person approves)"), permissions=["manage"])
     def request_unfreeze(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
@@ -101,6 +102,23 @@ class AccountWithApprovalsAdmin(AccountAdmin):
             queryset.filter(is_internal=False).select_related("customer"),
             ask,
             label=_("Request unfreezing (a second person approves)"),
+        )
+
+    @admin.action(
+        description=_("Request reactivation of dormant accounts (a second person approves)"), permissions=["manage"]
+    )
+    def request_reactivation(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        actor = staff_actor(request)
+
+        def ask(account: Account) -> Any:
+            return account_reactivate_request(actor=actor, account=account, reason=f"Requested by {actor.label}")
+
+        run_each(
+            self,
+            request,
+            queryset.filter(is_internal=False).select_related("customer"),
+            ask,
+            label=_("Request reactivation of dormant accounts (a second person approves)"),
         )
 
 

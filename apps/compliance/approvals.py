@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apps.accounts.selectors import account_by_pk
-from apps.accounts.services import account_unfreeze
+from apps.accounts.services import account_reactivate, account_unfreeze
 from apps.common.principals import Actor
 from apps.treasury.services import fx_rate_set
 
@@ -26,9 +26,16 @@ def _fx_rate_set(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
     return {"rate": str(rate.public_id), "pair": f"{rate.base}/{rate.quote}", "mid": str(rate.mid)}
 
 
+def _reactivate(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
+    account = account_by_pk(payload["account_pk"])
+    active = account_reactivate(actor=actor, account=account, reason=payload.get("reason", ""))
+    return {"account": str(active.public_id), "status": active.status}
+
+
 ACTIONS: dict[str, ActionHandler] = {
     "account.unfreeze": _unfreeze,
     "fx.rate_set": _fx_rate_set,
+    "account.reactivate": _reactivate,
 }
 
 

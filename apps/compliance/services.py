@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Account, AccountStatus
 from apps.accounts.selectors import accounts_of_customer
-from apps.accounts.services import account_freeze, account_unfreeze, account_unfreeze_check
+from apps.accounts.services import account_freeze, account_reactivate_check, account_unfreeze, account_unfreeze_check
 from apps.audit.services import audit_record
 from apps.common.controls import controls_changed
 from apps.common.errors import ApprovalNotPending, PermissionDenied, ValidationFailed
@@ -91,6 +91,20 @@ def fx_rate_request(
         payload=payload,
         customer=None,
         summary=f"FX rate {base}/{quote} = {mid}",
+        reason=reason,
+    )
+
+
+def account_reactivate_request(*, actor: Actor, account: Account, reason: str = "") -> Approval:
+    """A dormant account sends again only after a second person approves (risk-increasing)."""
+    require_bank(actor, _("Only the bank can reactivate a dormant account."))
+    account_reactivate_check(account=account)
+    return approval_request(
+        actor=actor,
+        action="account.reactivate",
+        payload={"account_pk": account.pk, "account": str(account.public_id), "reason": reason},
+        customer=account.customer,
+        summary=f"Reactivate dormant account {account.number}",
         reason=reason,
     )
 

@@ -29,6 +29,7 @@ EVENT_KINDS = (
     "payment.status_changed",
     "transaction.large",
     "security.login_alert",
+    "ops.ledger_check_failed",  # the end-of-day close found the ledger inconsistent (apps.eod)
 )
 # A claimed delivery is retried by another sender if the first did not finish in this time.
 CLAIM_SECONDS = 120

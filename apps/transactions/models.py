@@ -24,6 +24,8 @@ class EntryKind(models.TextChoices):
     HOLD_CAPTURE = "hold_capture", _("Hold capture")
     PAYMENT = "payment", _("Outgoing payment")
     PAYMENT_RETURN = "payment_return", _("Returned payment")
+    INTEREST = "interest", _("Interest")
+    FEE = "fee", _("Fee")
 
 
 class JournalEntry(AppendOnlyModel, PublicIdModel):

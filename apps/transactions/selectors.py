@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from apps.accounts.models import Account
+from apps.accounts.models import Account, AccountStatus
 from apps.common.errors import NotFound
+from apps.common.fields import MoneyAmountField
 from apps.common.principals import Actor
 from apps.transactions.models import JournalEntry, Payment, PaymentStatus, Posting
 
@@ -54,6 +57,36 @@ def account_balance_at(*, account: Account, at: dt.datetime) -> Decimal:
         .first()
     )
     return last if last is not None else Decimal(0)
+
+
+def account_balances_at(*, at: dt.datetime) -> QuerySet[Any, Any]:
+    """Every account opened before `at` with its ledger balance then (`balance_at`), as a values
+    queryset of (id, balance_at, currency) for a set-based INSERT ... SELECT: the same index
+    probe per account as account_balance_at."""
+    last = (
+        Posting.objects.filter(account_id=OuterRef("pk"), created_at__lte=at)
+        .order_by("-created_at", "-id")
+        .values("balance_after")[:1]
+    )
+    return (
+        Account.objects.filter(created_at__lte=at)
+        .annotate(balance_at=Coalesce(Subquery(last), Value(Decimal(0)), output_field=MoneyAmountField()))
+        .values("id", "balance_at", "currency")
+        .order_by()
+    )
+
+
+def accounts_inactive_since(*, since: dt.datetime, kinds: list[str]) -> list[int]:
+    """Active customer accounts opened before `since` on which no entry of one of `kinds` has
+    posted since then (a correlated NOT EXISTS on the (account, created_at, id) index)."""
+    activity = Posting.objects.filter(account_id=OuterRef("pk"), created_at__gte=since, entry__kind__in=kinds)
+    return list(
+        Account.objects.filter(is_internal=False, status=AccountStatus.ACTIVE)
+        .filter(Q(opened_at__lt=since) | Q(opened_at__isnull=True, created_at__lt=since))
+        .exclude(Exists(activity))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def payment_get(*, actor: Actor, public_id: uuid.UUID | str) -> Payment:

@@ -27,6 +27,7 @@ from apps.accounts.models import Account, GlCode, Hold, HoldStatus
 from apps.accounts.services import (
     account_balance_delta,
     account_require_active,
+    account_require_can_receive,
     account_require_currency,
     account_require_funds,
     accounts_balances_update_sql,
@@ -244,7 +245,10 @@ def _cash_movement(
         )
         customer_account = _visible(actor, by_public.get(account))
         account_require_currency(customer_account, money.currency)
-        account_require_active(customer_account)
+        if kind == EntryKind.DEPOSIT:
+            account_require_can_receive(customer_account)  # a dormant account takes deposits
+        else:
+            account_require_active(customer_account)
         if kind == EntryKind.WITHDRAWAL:
             account_require_funds(customer_account, money.amount)
         vault = _vault(by_gl, money.currency)
@@ -305,7 +309,7 @@ def transfer_create(
         account_require_currency(source, money.currency)
         account_require_active(source)
         account_require_currency(target, money.currency)
-        account_require_active(target)
+        account_require_can_receive(target)
         account_require_funds(source, money.amount)
         if source.customer_id != target.customer_id:
             controls_assert_payments_allowed()
@@ -337,9 +341,11 @@ def transaction_reverse(*, actor: Actor, entry: JournalEntry, reason: str = "") 
         for leg in legs:
             account = locked[leg.account_id]
             if not account.is_internal:
-                account_require_active(account)
                 if leg.amount < 0:
+                    account_require_active(account)
                     account_require_funds(account, -leg.amount)
+                else:
+                    account_require_can_receive(account)
         money = Money(entry.amount, entry.currency)
         reference = (reason or f"Reversal of {entry.public_id}")[:140]
         return _post(
@@ -392,7 +398,12 @@ class BatchItem:
 
 
 def entries_post_batch(
-    *, actor: Actor, items: list[BatchItem], accounts: dict[int, Account], also_store: Iterable[int] = ()
+    *,
+    actor: Actor,
+    items: list[BatchItem],
+    accounts: dict[int, Account],
+    also_store: Iterable[int] = (),
+    booked_at: dt.datetime | None = None,
 ) -> list[JournalEntry]:
     """Write many balanced entries on already locked accounts, set-based: one INSERT for the
     entries, one for their postings, one UPDATE for the cached balances of every touched
@@ -403,7 +414,7 @@ def entries_post_batch(
         if extra:
             accounts_store_balances([accounts[pk] for pk in sorted(extra)])
         return []
-    now = timezone.now()
+    now = booked_at or timezone.now()
     entries: list[JournalEntry] = []
     postings_per_entry: list[list[Posting]] = []
     for item in items:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.treasury",
     "apps.risk",
     "apps.compliance",
+    "apps.eod",
     "apps.api",
     "apps.ops",
 ]
