@@ -391,3 +391,7 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
 
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
+
+# Risk (docs/risk.md): the channels whose transfers and withdrawals pass the limits and rules.
+# `system` (the bank's own clients, the benchmarks) is left out by default: no query is spent on it.
+FINSYS_RISK_CHANNELS = env.list("FINSYS_RISK_CHANNELS", default=["api", "portal", "branch"])
