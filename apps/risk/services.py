@@ -213,7 +213,7 @@ def _dormant(rule: Rule, movement: Movement, customer_id: int, now: dt.datetime)
     days = int(rule.parameters["days"])
     last = selectors.last_activity(movement.source.pk)
     since = last or movement.source.opened_at or movement.source.created_at
-    if since is not None and since <= now - dt.timedelta(days=days):
+    if since is not None and since < now - dt.timedelta(days=days):
         return _("the account was dormant for more than %(days)s days") % {"days": days}
     return None
 
