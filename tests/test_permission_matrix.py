@@ -38,6 +38,7 @@ from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
+from apps.risk.models import Alert, RiskProfile
 from apps.customers.services import customer_assign_relationship_manager
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
@@ -120,6 +121,10 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
             kind="read_only", active=False, reason="matrix", activated_by="test", activated_at=timezone.now()
         ),
     }
+    makers[Alert] = lambda: Alert.objects.create(
+        customer=bound_customer, outcome="review", reason="matrix", kind="transfer", amount=Decimal(1), currency="CNY"
+    )
+    makers[RiskProfile] = lambda: RiskProfile.objects.create(customer=bound_customer)
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:
         if model in rows:
