@@ -38,10 +38,10 @@ from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
-from apps.risk.models import Alert, RiskProfile
 from apps.customers.services import customer_assign_relationship_manager
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
+from apps.risk.models import Alert, RiskProfile
 from tests.support import verified_staff_client
 from tests.url_policies import Policy, policy_for
 

@@ -19,7 +19,17 @@ from apps.risk.services import alert_assign, alert_close, customer_risk_score
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyModelAdmin):
-    list_display = ["created_at", "outcome", "reason", "kind", "amount", "currency", "status", "assignee", "disposition"]
+    list_display = [
+        "created_at",
+        "outcome",
+        "reason",
+        "kind",
+        "amount",
+        "currency",
+        "status",
+        "assignee",
+        "disposition",
+    ]
     list_filter = ["status", "outcome", "disposition", "kind"]
     search_fields = ["reason", "reference", "assignee"]
     date_hierarchy = "created_at"
@@ -32,14 +42,18 @@ class AlertAdmin(ReadOnlyModelAdmin):
     def has_work_permission(self, request: HttpRequest) -> bool:
         return self.user_may(request, "change_alert")
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Alert], label: Any, run: Callable[[Actor, Alert], object]) -> None:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Alert], label: Any, run: Callable[[Actor, Alert], object]
+    ) -> None:
         actor = staff_actor(request)
         run_each(self, request, queryset.order_by("id"), lambda alert: run(actor, alert), label=label)
 
     @admin.action(description=_("Assign to me"), permissions=["work"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         username = request.user.get_username()
-        self._each(request, queryset, _("Assign to me"), lambda a, alert: alert_assign(actor=a, alert=alert, assignee=username))
+        self._each(
+            request, queryset, _("Assign to me"), lambda a, alert: alert_assign(actor=a, alert=alert, assignee=username)
+        )
 
     @admin.action(description=_("Close: true positive"), permissions=["work"])
     def close_true_positive(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:

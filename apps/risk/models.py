@@ -6,9 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.fields import MoneyAmountField
 from apps.common.models import PublicIdModel, TimestampedModel
-
-AMOUNT = {"max_digits": 20, "decimal_places": 4}
 
 
 class Tier(models.TextChoices):
@@ -44,9 +43,9 @@ class LimitRule(TimestampedModel):
     product = models.CharField(max_length=40, blank=True, help_text=_("product code"))
     tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
     currency = models.CharField(max_length=3)
-    per_transaction = models.DecimalField(**AMOUNT, null=True, blank=True)
-    daily = models.DecimalField(**AMOUNT, null=True, blank=True)
-    monthly = models.DecimalField(**AMOUNT, null=True, blank=True)
+    per_transaction = MoneyAmountField(null=True, blank=True)
+    daily = MoneyAmountField(null=True, blank=True)
+    monthly = MoneyAmountField(null=True, blank=True)
     valid_from = models.DateTimeField(default=timezone.now, db_index=True)
     created_by = models.CharField(max_length=150, blank=True)
     approved_by = models.CharField(max_length=150, blank=True)
@@ -74,7 +73,7 @@ class LimitUsage(models.Model):
     currency = models.CharField(max_length=3)
     period = models.CharField(max_length=5, choices=LimitPeriod.choices)
     starts_on = models.DateField()
-    used = models.DecimalField(**AMOUNT, default=0)
+    used = MoneyAmountField(default=0)
 
     class Meta:
         verbose_name = _("limit usage")
@@ -152,7 +151,7 @@ class Alert(PublicIdModel, TimestampedModel):
     reason = models.CharField(max_length=255)
     kind = models.CharField(max_length=12, help_text=_("transfer, withdrawal or payment"))
     reference = models.CharField(max_length=64, blank=True, help_text=_("approval, payment or transaction id"))
-    amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    amount = MoneyAmountField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     score = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.OPEN, db_index=True)

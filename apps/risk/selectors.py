@@ -92,9 +92,7 @@ def outgoing_count(customer_id: int, *, since: dt.datetime) -> int:
     return outgoing_postings(customer_id, since=since).count()
 
 
-def outgoing_count_between(
-    customer_id: int, *, since: dt.datetime, currency: str, low: Decimal, high: Decimal
-) -> int:
+def outgoing_count_between(customer_id: int, *, since: dt.datetime, currency: str, low: Decimal, high: Decimal) -> int:
     """How many outgoing movements in `currency` of at least `low` and below `high`."""
     return (
         outgoing_postings(customer_id, since=since)

@@ -267,9 +267,7 @@ def movement_check(movement: Movement) -> ScreeningDecision:
     return ScreeningDecision(ScreeningOutcome.ALLOW, "within limits, no rule fired")
 
 
-def _alert_open(
-    *, movement: Movement, decision: ScreeningDecision, reference: str, rule: Rule | None = None
-) -> Alert:
+def _alert_open(*, movement: Movement, decision: ScreeningDecision, reference: str, rule: Rule | None = None) -> Alert:
     alert = Alert.objects.create(
         rule=rule,
         customer_id=movement.source.customer_id,
@@ -294,7 +292,7 @@ def movement_review(movement: Movement, decision: ScreeningDecision) -> str:
     """A transfer a rule sent to review: an approval that performs it when a risk officer (not the
     requester) approves it, and an alert in the queue. Returns the approval's public id."""
     target = movement.target
-    assert target is not None  # noqa: S101 - only transfers are held for review
+    assert target is not None
     approval = approval_request(
         actor=movement.actor,
         action="risk.transfer_review",
@@ -545,7 +543,9 @@ def alert_comment(*, actor: Actor, alert: Alert, text: str) -> Alert:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M")
         locked.notes = f"{locked.notes}\n[{stamp} {actor.label}] {text}".strip()
         locked.save(update_fields=["notes", "updated_at"])
-        audit_record(actor=actor.label, action="risk.alert_comment", object_type="alert", object_id=str(locked.public_id))
+        audit_record(
+            actor=actor.label, action="risk.alert_comment", object_type="alert", object_id=str(locked.public_id)
+        )
     return locked
 
 
@@ -572,7 +572,7 @@ def alert_close(*, actor: Actor, alert: Alert, disposition: str, note: str = "")
 # --- customer risk score ---------------------------------------------------------------------
 
 # Points per factor; the score is their sum, capped at 100. Each factor's contribution is stored.
-KYC_POINTS = {KycStatus.VERIFIED: 0, KycStatus.PENDING: 20}
+KYC_POINTS: dict[str, int] = {KycStatus.VERIFIED: 0, KycStatus.PENDING: 20}
 KYC_OTHER_POINTS = 30
 PEP_POINTS = 25
 HIGH_RISK_COUNTRY_POINTS = 25
@@ -595,7 +595,7 @@ def customer_risk_score(*, customer: Customer, now: dt.datetime | None = None) -
         profile, _created = RiskProfile.objects.select_for_update().get_or_create(customer=customer)
         volume = selectors.customer_volume(customer.pk, since=now - dt.timedelta(days=30))
         alerts = selectors.open_alerts_count(customer.pk)
-        factors = {
+        factors: dict[str, dict[str, Any]] = {
             "kyc": {"value": customer.kyc_status, "points": KYC_POINTS.get(customer.kyc_status, KYC_OTHER_POINTS)},
             "country": {
                 "value": customer.country,
@@ -625,7 +625,9 @@ def customers_risk_score_all() -> int:
     return count
 
 
-def risk_profile_set(*, actor: Actor, customer: Customer, tier: str | None = None, pep: bool | None = None) -> RiskProfile:
+def risk_profile_set(
+    *, actor: Actor, customer: Customer, tier: str | None = None, pep: bool | None = None
+) -> RiskProfile:
     """Change a customer's tier or PEP flag (audited) and recompute the score at once."""
     require_bank(actor)
     if tier is not None and tier not in Tier.values:

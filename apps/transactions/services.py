@@ -387,7 +387,7 @@ def transfer_create(
         review=False,
         reviewed=reviewed,
     )
-    assert isinstance(result, JournalEntry)  # noqa: S101 - review=False never returns a PendingReview
+    assert isinstance(result, JournalEntry)
     return result
 
 

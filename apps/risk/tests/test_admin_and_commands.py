@@ -65,7 +65,9 @@ def test_risk_commands_refuse_bad_input_and_change_nothing(db):
     with pytest.raises(CommandError):
         call_command("risk_rule", "x", "--kind", "velocity", "--parameters", "{", "--action", "review", "--by", "maker")
     with pytest.raises(CommandError):
-        call_command("risk_rule", "x", "--kind", "velocity", "--parameters", "{}", "--action", "review", "--by", "nobody")
+        call_command(
+            "risk_rule", "x", "--kind", "velocity", "--parameters", "{}", "--action", "review", "--by", "nobody"
+        )
     with pytest.raises(CommandError):
         call_command("risk_limit", "--currency", "CNY", "--daily", "lots", "--by", "maker")
     with pytest.raises(CommandError):

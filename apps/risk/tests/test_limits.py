@@ -130,12 +130,18 @@ def test_system_channel_is_unlimited_and_spends_no_query_on_risk(make_account, d
     source = make_account(balance="2000000")
     target = make_account()
     transfer_create(
-        actor=SYSTEM_ACTOR, from_account=source.public_id, to_account=target.public_id, money=Money(Decimal("1000000"), "CNY")
+        actor=SYSTEM_ACTOR,
+        from_account=source.public_id,
+        to_account=target.public_id,
+        money=Money(Decimal("1000000"), "CNY"),
     )
     assert not LimitUsage.objects.exists()
     with mock.patch("apps.risk.services.movement_check", side_effect=AssertionError("consulted")):
         transfer_create(
-            actor=SYSTEM_ACTOR, from_account=source.public_id, to_account=target.public_id, money=Money(Decimal("1"), "CNY")
+            actor=SYSTEM_ACTOR,
+            from_account=source.public_id,
+            to_account=target.public_id,
+            money=Money(Decimal("1"), "CNY"),
         )
 
 

@@ -179,7 +179,12 @@ def test_review_then_approved_by_another_principal_posts_once(make_customer, mak
     customer = make_customer()
     source, target = make_account(customer=customer, balance="5000"), make_account()
     caller = make_api(customer=customer, scopes=["payments:write", "accounts:read"])
-    body = {"from_account": str(source.public_id), "to_account": str(target.public_id), "amount": "2000", "currency": "CNY"}
+    body = {
+        "from_account": str(source.public_id),
+        "to_account": str(target.public_id),
+        "amount": "2000",
+        "currency": "CNY",
+    }
     response = caller.post("/api/v1/transfers/", body)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending_approval"
@@ -207,7 +212,12 @@ def test_block_through_the_api_is_422_blocked_by_screening_with_the_reason(make_
     target = make_account(customer=foreign(make_customer, "SG"))
     caller = make_api(customer=customer, scopes=["payments:write", "accounts:read"])
     before = JournalEntry.objects.count(), Approval.objects.count()
-    body = {"from_account": str(source.public_id), "to_account": str(target.public_id), "amount": "20", "currency": "CNY"}
+    body = {
+        "from_account": str(source.public_id),
+        "to_account": str(target.public_id),
+        "amount": "20",
+        "currency": "CNY",
+    }
     response = caller.post("/api/v1/transfers/", body)
     assert response.status_code == 422
     assert response.json()["code"] == "blocked_by_screening"

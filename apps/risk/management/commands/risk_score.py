@@ -25,6 +25,8 @@ class Command(BaseCommand):
             except (ValueError, Customer.DoesNotExist):
                 raise CommandError("no such customer") from None
             profile = customer_risk_score(customer=customer)
-            self.stdout.write(json.dumps({"customer": options["customer"], "score": profile.score, "factors": profile.factors}))
+            self.stdout.write(
+                json.dumps({"customer": options["customer"], "score": profile.score, "factors": profile.factors})
+            )
             return
         self.stdout.write(json.dumps({"scored": customers_risk_score_all()}))
