@@ -93,6 +93,7 @@ class RuleKind(models.TextChoices):
     STRUCTURING = "structuring", _("Structuring")
     DORMANT_REACTIVATED = "dormant_reactivated", _("Dormant account reactivated")
     HIGH_RISK_COUNTRY = "high_risk_country", _("High-risk country")
+    ANOMALY = "anomaly", _("Unusual for the customer")
 
 
 class RuleAction(models.TextChoices):
@@ -167,3 +168,23 @@ class Alert(PublicIdModel, TimestampedModel):
 
     def __str__(self) -> str:
         return f"alert {self.public_id} ({self.status})"
+
+
+class CustomerBaseline(models.Model):
+    """A customer's own history of outgoing movements, for the anomaly score: the median and the
+    median absolute deviation of ln(amount) and of the hour of day (local time). Trained from the
+    ledger by `manage.py train_anomaly_model`; no row (too little history): rules only."""
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    samples = models.PositiveIntegerField()
+    log_amount_median = models.DecimalField(max_digits=12, decimal_places=6)
+    log_amount_mad = models.DecimalField(max_digits=12, decimal_places=6)
+    hour_median = models.DecimalField(max_digits=8, decimal_places=4)
+    hour_mad = models.DecimalField(max_digits=8, decimal_places=4)
+    trained_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("anomaly baseline")
+
+    def __str__(self) -> str:
+        return f"baseline of customer {self.customer_id} ({self.samples} movements)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
@@ -85,6 +86,17 @@ def outgoing_postings(customer_id: int, *, since: dt.datetime) -> QuerySet[Posti
         amount__lt=0,
         entry__kind__in=OUTGOING_KINDS,
         created_at__gte=since,
+    )
+
+
+def outgoing_history(*, since: dt.datetime) -> QuerySet[Any]:
+    """(customer id, signed amount, created_at) of every outgoing movement since `since`."""
+    return (
+        Posting.objects.filter(
+            account__customer__isnull=False, amount__lt=0, entry__kind__in=OUTGOING_KINDS, created_at__gte=since
+        )
+        .order_by("pk")
+        .values_list("account__customer_id", "amount", "created_at")
     )
 
 

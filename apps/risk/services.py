@@ -25,6 +25,7 @@ from apps.risk import selectors
 from apps.risk.models import (
     Alert,
     AlertStatus,
+    CustomerBaseline,
     Disposition,
     LimitPeriod,
     LimitRule,
@@ -229,12 +230,87 @@ def _high_risk_country(rule: Rule, movement: Movement, customer_id: int, now: dt
     return None
 
 
+# --- anomaly score ---------------------------------------------------------------------------
+
+ROBUST = Decimal("1.4826")  # MAD -> standard deviation for a normal distribution
+MAD_FLOOR_LOG_AMOUNT = Decimal("0.1")  # a customer who always sends the same amount: ~10 % is normal
+MAD_FLOOR_HOUR = Decimal(1)
+
+
+def _median(values: list[Decimal]) -> Decimal:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _hour(moment: dt.datetime) -> Decimal:
+    local = timezone.localtime(moment)
+    return Decimal(local.hour) + Decimal(local.minute) / 60
+
+
+def anomaly_train(*, min_samples: int = 10, days: int = 180, now: dt.datetime | None = None) -> int:
+    """Fit every customer's baseline from their outgoing movements of the last `days`; customers
+    with fewer than `min_samples` get none (their movements are judged by the rules only)."""
+    now = now or timezone.now()
+    history: dict[int, list[tuple[Decimal, dt.datetime]]] = {}
+    for customer_id, amount, created_at in selectors.outgoing_history(since=now - dt.timedelta(days=days)):
+        history.setdefault(customer_id, []).append((-amount, created_at))
+    trained = 0
+    with transaction.atomic():
+        CustomerBaseline.objects.exclude(customer_id__in=list(history)).delete()
+        for customer_id, rows in history.items():
+            if len(rows) < min_samples:
+                CustomerBaseline.objects.filter(customer_id=customer_id).delete()
+                continue
+            logs = [amount.ln() for amount, _at in rows]
+            hours = [_hour(at) for _amount, at in rows]
+            log_median, hour_median = _median(logs), _median(hours)
+            CustomerBaseline.objects.update_or_create(
+                customer_id=customer_id,
+                defaults={
+                    "samples": len(rows),
+                    "log_amount_median": log_median.quantize(Decimal("0.000001")),
+                    "log_amount_mad": _median([abs(v - log_median) for v in logs]).quantize(Decimal("0.000001")),
+                    "hour_median": hour_median.quantize(Decimal("0.0001")),
+                    "hour_mad": _median([abs(v - hour_median) for v in hours]).quantize(Decimal("0.0001")),
+                    "trained_at": now,
+                },
+            )
+            trained += 1
+    return trained
+
+
+def anomaly_score(*, customer_id: int, amount: Decimal, at: dt.datetime) -> dict[str, Decimal] | None:
+    """Robust z-scores of the movement's features against the customer's baseline, or None
+    without a baseline. The largest one is the score; its name says what was unusual."""
+    baseline = CustomerBaseline.objects.filter(customer_id=customer_id).first()
+    if baseline is None or amount <= 0:
+        return None
+    amount_spread = ROBUST * max(baseline.log_amount_mad, MAD_FLOOR_LOG_AMOUNT)
+    hour_spread = ROBUST * max(baseline.hour_mad, MAD_FLOOR_HOUR)
+    return {
+        "amount": (abs(amount.ln() - baseline.log_amount_median) / amount_spread).quantize(Decimal("0.01")),
+        "hour": (abs(_hour(at) - baseline.hour_median) / hour_spread).quantize(Decimal("0.01")),
+    }
+
+
+def _anomaly(rule: Rule, movement: Movement, customer_id: int, now: dt.datetime) -> str | None:
+    features = anomaly_score(customer_id=customer_id, amount=movement.money.amount, at=now)
+    if features is None:
+        return None  # too little history: the other rules decide
+    feature, z = max(features.items(), key=lambda item: item[1])
+    if z >= _decimal(rule.parameters, "threshold"):
+        return _("unusual %(feature)s for this customer (z = %(z)s)") % {"feature": feature, "z": z}
+    return None
+
+
 EVALUATORS = {
     RuleKind.VELOCITY: _velocity,
     RuleKind.NEW_BENEFICIARY_LARGE: _new_beneficiary_large,
     RuleKind.STRUCTURING: _structuring,
     RuleKind.DORMANT_REACTIVATED: _dormant,
     RuleKind.HIGH_RISK_COUNTRY: _high_risk_country,
+    RuleKind.ANOMALY: _anomaly,
 }
 
 
@@ -429,6 +505,7 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
     RuleKind.STRUCTURING: ("threshold", "currency", "margin_percent", "count", "hours"),
     RuleKind.DORMANT_REACTIVATED: ("days",),
     RuleKind.HIGH_RISK_COUNTRY: ("countries",),
+    RuleKind.ANOMALY: ("threshold",),
 }
 
 
