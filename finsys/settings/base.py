@@ -393,5 +393,6 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
 
 # Risk (docs/risk.md): the channels whose transfers and withdrawals pass the limits and rules.
-# `system` (the bank's own clients, the benchmarks) is left out by default: no query is spent on it.
-FINSYS_RISK_CHANNELS = env.list("FINSYS_RISK_CHANNELS", default=["api", "portal", "branch"])
+# `system` (the bank's own clients, the benchmarks) and `branch` (staff at the counter, who cannot wait
+# for a review) are left out by default: no query is spent on them.
+FINSYS_RISK_CHANNELS = env.list("FINSYS_RISK_CHANNELS", default=["api", "portal"])
