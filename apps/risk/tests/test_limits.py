@@ -205,8 +205,10 @@ def test_concurrent_transfers_cannot_exceed_the_daily_limit_together(make_custom
         pytest.skip("needs PostgreSQL row locks")
     from apps.risk.models import Rule, RuleStatus
 
+    # Transactional tests flush the tables (and the shipped rows) between tests: set what is proven.
     Rule.objects.update(status=RuleStatus.RETIRED)
-    LimitRule.objects.filter(channel="api", currency="CNY").update(per_transaction=Decimal("150000"))
+    LimitRule.objects.all().delete()
+    LimitRule.objects.create(channel="api", currency="CNY", per_transaction=Decimal("150000"), daily=Decimal("200000"))
     customer = make_customer()
     accounts = [make_account(customer=customer, balance="150000") for _ in range(2)]
     target = make_account()
