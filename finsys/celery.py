@@ -50,6 +50,15 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30")),
         "options": {"expires": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30"))},
     },
+    # Risk (docs/risk.md): every customer's risk score, nightly (local time).
+    "score-customers": {
+        "task": "apps.risk.tasks.score_customers",
+        "schedule": crontab(minute=30, hour=1),
+    },
+    "train-anomaly-model": {
+        "task": "apps.risk.tasks.train_anomaly_model",
+        "schedule": crontab(minute=0, hour=1),
+    },
     # Book gateway answers in batches and re-send payment jobs that were lost.
     "sweep-payments": {
         "task": "apps.transactions.tasks.sweep_payments",

@@ -42,6 +42,7 @@ from apps.customers.services import customer_assign_relationship_manager
 from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
+from apps.risk.models import Alert, RiskProfile
 from apps.transactions.models import JournalEntry
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
 from apps.treasury.services_recon import settlement_file_import
@@ -149,6 +150,10 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         BusinessDay: lambda: BusinessDay.objects.create(date=dt.date(2027, 1, 1), state="closed"),
         StepRun: lambda: StepRun.objects.create(business_date=dt.date(2027, 1, 1), step="snapshot"),
     }
+    makers[Alert] = lambda: Alert.objects.create(
+        customer=bound_customer, outcome="review", reason="matrix", kind="transfer", amount=Decimal(1), currency="CNY"
+    )
+    makers[RiskProfile] = lambda: RiskProfile.objects.create(customer=bound_customer)
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:
         if model in rows:

@@ -42,6 +42,7 @@ from apps.common import metrics
 from apps.common.controls import controls_assert_payments_allowed, controls_assert_writable
 from apps.common.errors import (
     AlreadyReversed,
+    BlockedByScreening,
     DomainError,
     LimitExceeded,
     NotFound,
@@ -53,6 +54,7 @@ from apps.common.money import Money, format_amount, minor_unit
 from apps.common.principals import Actor, require_bank
 from apps.integrations.services import outbox_emit
 from apps.transactions.models import EntryKind, JournalEntry, Posting
+from apps.transactions.screening import Movement, ScreeningOutcome, movement_screen, review_handler
 
 # The largest magnitude a balance column (NUMERIC(20, 4)) holds, with room for holds.
 MAX_BALANCE = Decimal("999999999999999.9999")
@@ -216,6 +218,31 @@ def _write_in_one_statement(
         posting.entry = entry
 
 
+@dataclass(frozen=True)
+class PendingReview:
+    """A transfer the risk rules held for a risk officer: nothing is posted; `approval` (a public
+    id) performs it, once, when another principal approves it (API: 202 pending_approval)."""
+
+    approval: str
+    reason: str
+
+
+def _screen(movement: Movement, *, review: bool = False) -> PendingReview | None:
+    """Ask the registered checkers (apps.transactions.screening) about a movement on locked
+    accounts. Block -> 422 blocked_by_screening with the reason; review -> a PendingReview when
+    the caller can answer 202 (`review`), otherwise refused like a block."""
+    decision = movement_screen(movement)
+    if decision.outcome == ScreeningOutcome.ALLOW:
+        return None
+    handler = review_handler()
+    if decision.outcome == ScreeningOutcome.REVIEW and review and handler is not None:
+        return PendingReview(approval=handler(movement, decision), reason=decision.reason)
+    raise BlockedByScreening(
+        _("Refused by the risk rules: %(reason)s") % {"reason": decision.reason},
+        extra={"reason": decision.reason, "outcome": decision.outcome.value},
+    )
+
+
 def _check_amount(money: Money) -> None:
     if money.amount <= 0 or not money.is_whole_minor_units():
         raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
@@ -251,6 +278,7 @@ def _cash_movement(
             account_require_active(customer_account)
         if kind == EntryKind.WITHDRAWAL:
             account_require_funds(customer_account, money.amount)
+            _screen(Movement(kind=kind, actor=actor, money=money, source=customer_account, reference=reference))
         vault = _vault(by_gl, money.currency)
         credit = money.amount if kind == EntryKind.DEPOSIT else -money.amount  # to the customer
         legs = [Leg(vault.pk, -credit), Leg(customer_account.pk, credit)]
@@ -281,22 +309,17 @@ def withdrawal_create(
     )
 
 
-@_measured(EntryKind.TRANSFER)
-def transfer_create(
+def _transfer(
     *,
     actor: Actor,
     from_account: uuid.UUID,
     to_account: uuid.UUID,
     money: Money,
-    reference: str = "",
-    booked_at: dt.datetime | None = None,
-) -> JournalEntry:
-    """Move money between two customer accounts of the bank, at once.
-
-    The source must be visible to the actor; the destination may be any customer account
-    (nothing about it is shown to a customer-bound actor). Money sent to another customer is
-    an outgoing payment for the emergency controls; between one customer's accounts it is not.
-    """
+    reference: str,
+    booked_at: dt.datetime | None,
+    review: bool,
+    reviewed: bool,
+) -> JournalEntry | PendingReview:
     _check_amount(money)
     if from_account == to_account:
         raise SameAccount()
@@ -313,6 +336,18 @@ def transfer_create(
         account_require_funds(source, money.amount)
         if source.customer_id != target.customer_id:
             controls_assert_payments_allowed()
+        movement = Movement(
+            kind=EntryKind.TRANSFER,
+            actor=actor,
+            money=money,
+            source=source,
+            target=target,
+            reference=reference,
+            reviewed=reviewed,
+        )
+        pending = _screen(movement, review=review)
+        if pending is not None:
+            return pending
         legs = [Leg(source.pk, -money.amount), Leg(target.pk, money.amount)]
         return _post(
             actor=actor,
@@ -323,6 +358,64 @@ def transfer_create(
             accounts=locked,
             booked_at=booked_at,
         )
+
+
+@_measured(EntryKind.TRANSFER)
+def transfer_create(
+    *,
+    actor: Actor,
+    from_account: uuid.UUID,
+    to_account: uuid.UUID,
+    money: Money,
+    reference: str = "",
+    booked_at: dt.datetime | None = None,
+    reviewed: bool = False,
+) -> JournalEntry:
+    """Move money between two customer accounts of the bank, at once.
+
+    The source must be visible to the actor; the destination may be any customer account
+    (nothing about it is shown to a customer-bound actor). Money sent to another customer is
+    an outgoing payment for the emergency controls; between one customer's accounts it is not.
+    A risk rule's `review` is refused here (422 blocked_by_screening): callers that can wait for
+    a risk officer use `transfer_submit`. `reviewed`: a risk officer approved it (limits still
+    apply, the rules do not ask again).
+    """
+    result = _transfer(
+        actor=actor,
+        from_account=from_account,
+        to_account=to_account,
+        money=money,
+        reference=reference,
+        booked_at=booked_at,
+        review=False,
+        reviewed=reviewed,
+    )
+    assert isinstance(result, JournalEntry)
+    return result
+
+
+def transfer_submit(
+    *, actor: Actor, from_account: uuid.UUID, to_account: uuid.UUID, money: Money, reference: str = ""
+) -> JournalEntry | PendingReview:
+    """A transfer as the API makes it: posted at once, or held for a risk officer (202)."""
+    started = time.perf_counter()
+    try:
+        result = _transfer(
+            actor=actor,
+            from_account=from_account,
+            to_account=to_account,
+            money=money,
+            reference=reference,
+            booked_at=None,
+            review=True,
+            reviewed=False,
+        )
+    except DomainError as refusal:
+        metrics.movement_refused(EntryKind.TRANSFER, refusal.code)
+        raise
+    if isinstance(result, JournalEntry):
+        metrics.movement_posted(EntryKind.TRANSFER, time.perf_counter() - started)
+    return result
 
 
 @_measured(EntryKind.REVERSAL)

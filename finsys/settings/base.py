@@ -400,3 +400,8 @@ FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", defau
 # gets mid x (1 - spread). Per channel: FINSYS_FX_SPREAD_BPS_BY_CHANNEL="portal=30,api=40".
 FINSYS_FX_SPREAD_BPS = env.int("FINSYS_FX_SPREAD_BPS", default=50)
 FINSYS_FX_SPREAD_BPS_BY_CHANNEL = env.dict("FINSYS_FX_SPREAD_BPS_BY_CHANNEL", cast={"value": int}, default={})
+
+# Risk (docs/risk.md): the channels whose transfers and withdrawals pass the limits and rules.
+# `system` (the bank's own clients, the benchmarks) and `branch` (staff at the counter, who cannot wait
+# for a review) are left out by default: no query is spent on them.
+FINSYS_RISK_CHANNELS = env.list("FINSYS_RISK_CHANNELS", default=["api", "portal"])

@@ -9,13 +9,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api.idempotent import idempotency_key, respond_idempotently
-from apps.api.serializers import CashIn, ReasonIn, TransactionOut, TransferIn, transaction_out
+from apps.api.serializers import CashIn, PendingApprovalOut, ReasonIn, TransactionOut, TransferIn, transaction_out
 from apps.api.views.base import ERRORS_READ, ERRORS_WRITE, ApiView
 from apps.common.idempotency import Outcome
 from apps.common.principals import Actor
 from apps.transactions.models import JournalEntry
 from apps.transactions.selectors import transaction_get, transaction_status
-from apps.transactions.services import deposit_create, transaction_reverse, transfer_create, withdrawal_create
+from apps.transactions.services import (
+    PendingReview,
+    deposit_create,
+    transaction_reverse,
+    transfer_submit,
+    withdrawal_create,
+)
 
 IDEMPOTENCY_PARAM = OpenApiParameter("Idempotency-Key", str, location=OpenApiParameter.HEADER, required=True)
 
@@ -67,21 +73,27 @@ class WithdrawalView(ApiView):
 class TransferView(ApiView):
     required_scopes = {"POST": ["payments:write"]}
 
-    @extend_schema(request=TransferIn, parameters=[IDEMPOTENCY_PARAM], responses={201: TransactionOut, **ERRORS_WRITE})
+    @extend_schema(
+        request=TransferIn,
+        parameters=[IDEMPOTENCY_PARAM],
+        responses={201: TransactionOut, 202: PendingApprovalOut, **ERRORS_WRITE},
+    )
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)
         data = self.valid(TransferIn, request)
         actor = self.actor(request)
 
         def action() -> Outcome:
-            entry = transfer_create(
+            result = transfer_submit(
                 actor=actor,
                 from_account=data["from_account"],
                 to_account=data["to_account"],
                 money=data["money"],
                 reference=data["reference"],
             )
-            return 201, _posted(entry, actor)
+            if isinstance(result, PendingReview):  # a risk rule asked for a risk officer (apps.risk)
+                return 202, {"status": "pending_approval", "approval": result.approval}
+            return 201, _posted(result, actor)
 
         return respond_idempotently(request, key, action)
 
