@@ -22,7 +22,7 @@ from django.db import models
 from apps.common.fields import EncryptedTextField
 from apps.common.models import AppendOnlyModel
 
-EXCLUDED_MODELS = {"common.idempotencyrecord", "audit.chainhead"}
+EXCLUDED_MODELS = {"common.idempotencyrecord", "audit.chainhead", "compliance.watchlistentry"}
 EXCLUDED_FIELDS: dict[str, list[str]] = {
     "accounts.account": ["balance", "available"],
     "customers.customer": ["national_id_index"],

@@ -84,6 +84,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "accounts.change_account",
             "compliance.view_approval",
             "compliance.change_approval",
+            # AML: work the cases, see lists and reports, tune the report rules.
+            "compliance.view_case",
+            "compliance.change_case",
+            "compliance.view_watchlist",
+            "compliance.view_watchlistentry",
+            "compliance.view_reportrecord",
+            "compliance.view_reportrule",
+            "compliance.change_reportrule",
             "audit.view_auditevent",
             *_EMERGENCY_ON,
             "common.change_emergencycontrol",
@@ -93,6 +101,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         {
             *_BANK,
             "compliance.view_approval",
+            "compliance.view_case",
+            "compliance.view_reportrecord",
             "audit.view_auditevent",
             "audit.view_auditcheckpoint",
             "audit.verify_audit",

@@ -391,3 +391,16 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
 
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
+
+# AML compliance (docs/compliance.md): watchlist screening scores (0-100; at or above BLOCK a
+# payment is refused, from REVIEW it waits for a person), transaction report rule sets, and the
+# fixed FX table the reports convert with (units of CNY per unit) until treasury rates exist.
+FINSYS_SCREENING_REVIEW_SCORE = env.int("FINSYS_SCREENING_REVIEW_SCORE", default=88)
+FINSYS_SCREENING_BLOCK_SCORE = env.int("FINSYS_SCREENING_BLOCK_SCORE", default=97)
+FINSYS_BANK_COUNTRY = env.str("FINSYS_BANK_COUNTRY", default="CN")
+FINSYS_AML_JURISDICTIONS = env.list("FINSYS_AML_JURISDICTIONS", default=["PBOC-2016"])
+FINSYS_AML_FX_RATES = env.dict(
+    "FINSYS_AML_FX_RATES",
+    default={"CNY": "1", "USD": "7.10", "EUR": "7.80", "GBP": "9.00", "HKD": "0.91", "JPY": "0.048"},
+)
+FINSYS_CASE_ATTACHMENT_MAX_BYTES = env.int("FINSYS_CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
