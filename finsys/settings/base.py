@@ -395,7 +395,7 @@ FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", defau
 # AML compliance (docs/compliance.md): watchlist screening scores (0-100; at or above BLOCK a
 # payment is refused, from REVIEW it waits for a person), transaction report rule sets, and the
 # fixed FX table the reports convert with (units of CNY per unit) until treasury rates exist.
-FINSYS_SCREENING_REVIEW_SCORE = env.int("FINSYS_SCREENING_REVIEW_SCORE", default=88)
+FINSYS_SCREENING_REVIEW_SCORE = env.int("FINSYS_SCREENING_REVIEW_SCORE", default=90)
 FINSYS_SCREENING_BLOCK_SCORE = env.int("FINSYS_SCREENING_BLOCK_SCORE", default=97)
 FINSYS_BANK_COUNTRY = env.str("FINSYS_BANK_COUNTRY", default="CN")
 FINSYS_AML_JURISDICTIONS = env.list("FINSYS_AML_JURISDICTIONS", default=["PBOC-2016"])
