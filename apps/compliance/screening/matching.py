@@ -95,6 +95,9 @@ class WatchlistIndex:
                 for variant in name_variants(name):
                     self.choices.append(variant)
                     self.owners.append(entry)
+        # The same strings without spaces, prepared once (a per-call processor would cost a
+        # Python call per choice).
+        self.compact: list[str] = [choice.replace(" ", "") for choice in self.choices]
 
     def __len__(self) -> int:
         return len(self.choices)
@@ -105,22 +108,17 @@ class WatchlistIndex:
         for variant in name_variants(name):
             # Compare whole sorted strings, and also ignore the spaces (so "xiao ming" finds
             # "xiaoming" and "binladen" finds "bin laden"); the better score counts.
-            for query, processor in ((variant, None), (variant.replace(" ", ""), _compact)):
+            passes = [(variant, self.choices)]
+            if " " in variant:
+                passes.append((variant.replace(" ", ""), self.compact))
+            for query, choices in passes:
                 found = process.extract(
-                    query,
-                    self.choices,
-                    scorer=fuzz.ratio,
-                    processor=processor,
-                    score_cutoff=cutoff,
-                    limit=limit * 3,
+                    query, choices, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff, limit=limit * 3
                 )
-                for choice, score, position in found:
+                for _choice, score, position in found:
                     owner = self.owners[position]
                     rounded = int(score)
                     if owner.key not in best or rounded > best[owner.key].score:
-                        best[owner.key] = Match(entry=owner, score=rounded, matched=choice)
+                        best[owner.key] = Match(entry=owner, score=rounded, matched=self.choices[position])
         return sorted(best.values(), key=lambda m: (-m.score, m.entry.key))[:limit]
 
-
-def _compact(value: str) -> str:
-    return value.replace(" ", "")
