@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.common.fields import CurrencyField, MoneyAmountField
 from apps.common.models import AppendOnlyModel, PublicIdModel, TimestampedModel
@@ -103,7 +104,7 @@ class CaseStatus(models.TextChoices):
     OPEN = "open", _("Open")
     ASSIGNED = "assigned", _("Assigned")
     ESCALATED = "escalated", _("Escalated")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("compliance case", "Closed")
 
 
 class CaseDisposition(models.TextChoices):
