@@ -24,9 +24,37 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apps.compliance.screening.matching import IndexedEntry, WatchlistIndex  # noqa: E402
+from apps.compliance.screening.matching import IndexedEntry, WatchlistIndex
 
-SYLLABLES = "ka ri mo han sa lei du vi na ro te al ben gar zo fi mar tin lo su pe ra jo el an ul os".split()
+SYLLABLES = [
+    "ka",
+    "ri",
+    "mo",
+    "han",
+    "sa",
+    "lei",
+    "du",
+    "vi",
+    "na",
+    "ro",
+    "te",
+    "al",
+    "ben",
+    "gar",
+    "zo",
+    "fi",
+    "mar",
+    "tin",
+    "lo",
+    "su",
+    "pe",
+    "ra",
+    "jo",
+    "el",
+    "an",
+    "ul",
+    "os",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞建国志文斌宇浩凯俊帆琳晨阳雪梅婷慧博辉"
 TARGET_MS = 50.0

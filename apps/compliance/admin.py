@@ -213,7 +213,7 @@ class WatchlistEntryAdmin(ReadOnlyModelAdmin):
 class CaseNoteInline(admin.TabularInline):  # type: ignore[type-arg]
     model = CaseNote
     fields = ["created_at", "action", "author", "text", "attachment"]
-    readonly_fields = fields
+    readonly_fields = ["created_at", "action", "author", "text", "attachment"]
     extra = 0
     can_delete = False
 

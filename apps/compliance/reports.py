@@ -22,6 +22,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from django.conf import settings
@@ -67,7 +68,8 @@ def day_movements(business_date: dt.date) -> list[Movement]:
     transfer_entries = JournalEntry.objects.filter(
         created_at__gte=start, created_at__lt=end, kind=EntryKind.TRANSFER, reversal__isnull=True
     ).values("pk")
-    for flow, entries in (("cash", cash_entries), ("domestic", transfer_entries)):
+    sources: list[tuple[str, Any]] = [("cash", cash_entries), ("domestic", transfer_entries)]
+    for flow, entries in sources:
         rows = Posting.objects.filter(entry_id__in=entries, account__customer__isnull=False).values_list(
             "account__customer_id", "account__customer__kind", "amount", "currency", "entry__public_id"
         )

@@ -121,4 +121,3 @@ class WatchlistIndex:
                     if owner.key not in best or rounded > best[owner.key].score:
                         best[owner.key] = Match(entry=owner, score=rounded, matched=self.choices[position])
         return sorted(best.values(), key=lambda m: (-m.score, m.entry.key))[:limit]
-

@@ -3,16 +3,21 @@ import datetime as dt
 import io
 from decimal import Decimal
 from io import StringIO
-from xml.etree.ElementTree import fromstring
 
 import pytest
+from defusedxml.ElementTree import fromstring
 from django.core.management import call_command
 from django.utils import timezone
 
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.compliance.models import Case, ReportRecord, ReportRule
-from apps.compliance.reports import fx_convert, transaction_reports_csv, transaction_reports_generate, transaction_reports_xml
+from apps.compliance.reports import (
+    fx_convert,
+    transaction_reports_csv,
+    transaction_reports_generate,
+    transaction_reports_xml,
+)
 from apps.transactions.models import Payment
 from apps.transactions.services import deposit_create, transfer_create, withdrawal_create
 from apps.transactions.services_payments import Beneficiary, payment_create
@@ -26,7 +31,12 @@ def _at(day, hour=12):
 
 def _cash(account, amount, *, out=False, day=DAY):
     book = withdrawal_create if out else deposit_create
-    book(actor=SYSTEM_ACTOR, account=account.public_id, money=Money(Decimal(amount), account.currency), booked_at=_at(day))
+    book(
+        actor=SYSTEM_ACTOR,
+        account=account.public_id,
+        money=Money(Decimal(amount), account.currency),
+        booked_at=_at(day),
+    )
 
 
 def _pay(account, amount, country):
@@ -133,10 +143,20 @@ def test_a_rule_switched_off_or_retuned_in_the_data_is_followed(day):
 def test_reports_export_as_xml_and_csv(day, tmp_path):
     out = StringIO()
     xml_file, csv_file = tmp_path / "r.xml", tmp_path / "r.csv"
-    call_command("generate_transaction_reports", "--date", DAY.isoformat(), "--xml", str(xml_file), "--csv", str(csv_file), stdout=out)
+    call_command(
+        "generate_transaction_reports",
+        "--date",
+        DAY.isoformat(),
+        "--xml",
+        str(xml_file),
+        "--csv",
+        str(csv_file),
+        stdout=out,
+    )
     assert "8 new report(s)" in out.getvalue()
     root = fromstring(xml_file.read_bytes())
-    assert root.tag == "TransactionReports" and root.get("businessDate") == "2026-03-02"
+    assert root.tag == "TransactionReports"
+    assert root.get("businessDate") == "2026-03-02"
     reports = root.findall("Report")
     assert len(reports) == 8
     ctr = [r for r in reports if r.get("jurisdiction") == "US-CTR"]

@@ -201,7 +201,12 @@ def _pay(api, account, name, country="CN"):
             "from_account": str(account.public_id),
             "amount": "100.00",
             "currency": "CNY",
-            "beneficiary": {"name": name, "account_number": "6222020200112233", "bank_code": "ICBKCNBJ", "country": country},
+            "beneficiary": {
+                "name": name,
+                "account_number": "6222020200112233",
+                "bank_code": "ICBKCNBJ",
+                "country": country,
+            },
         },
     )
 
