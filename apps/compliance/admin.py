@@ -310,9 +310,7 @@ class ReportRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["jurisdiction", "code", "flow", "customer_kind", "threshold", "threshold_currency", "active"]
     list_filter = ["jurisdiction", "flow", "active"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # reports refer to their rule: switch it off instead
+    # A rule with reports cannot be deleted (PROTECT): switch it off instead.
 
 
 @admin.register(ReportRecord)
