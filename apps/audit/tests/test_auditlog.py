@@ -113,6 +113,7 @@ def test_every_finsys_model_is_tracked_except_append_only_and_technical_rows() -
     assert untracked == {m._meta.label_lower for m in finsys_models if issubclass(m, AppendOnlyModel)} | {
         "common.idempotencyrecord",
         "audit.chainhead",
+        "compliance.watchlistentry",
     }
     assert {"transactions.journalentry", "transactions.posting", "audit.auditevent"} <= untracked
     for label in ("auth.user", "auth.group", "oauth2_provider.application", "accounts.hold", "compliance.approval"):
