@@ -39,6 +39,11 @@ app.conf.beat_schedule = {
         "task": "apps.audit.tasks.create_audit_checkpoint",
         "schedule": crontab(minute=5, hour=0),
     },
+    # AML: yesterday's large-value and suspicious transaction reports (apps/compliance/reports.py).
+    "generate-transaction-reports": {
+        "task": "apps.compliance.tasks.generate_transaction_reports",
+        "schedule": crontab(minute=30, hour=1),
+    },
     # Retention (docs/data-governance.md): sessions, OAuth2 tokens, rejected applicants' personal data.
     "purge-expired-data": {
         "task": "apps.ops.tasks.purge_expired_data",

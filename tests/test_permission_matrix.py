@@ -37,6 +37,8 @@ from apps.common.models import EmergencyControl
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
 from apps.common.roles import ROLES, role_holds
+from apps.compliance.aml import case_open, watchlist_import
+from apps.compliance.models import Case, ReportRecord, ReportRule, Watchlist, WatchlistEntry
 from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
 from apps.eod.models import BusinessDay, StepRun
@@ -96,6 +98,11 @@ def test_a_url_without_a_policy_is_reported():
 # --- the world every principal is tried in ---------------------------------------------------------
 
 
+def _watchlist() -> Any:
+    data = b"name,aliases,country,birth_date,list_id\nMatrix Listed Person,,XX,,M-1\n"
+    return watchlist_import(actor=SYSTEM_ACTOR, name="matrix", source_format="csv", data=data)
+
+
 def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dict[type[models.Model], Any]:
     """One row of every model the admin shows (those the test setup did not make are made here)."""
     application = AccessToken.objects.select_related("application").first().application
@@ -149,6 +156,17 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         ),
         BusinessDay: lambda: BusinessDay.objects.create(date=dt.date(2027, 1, 1), state="closed"),
         StepRun: lambda: StepRun.objects.create(business_date=dt.date(2027, 1, 1), step="snapshot"),
+        Watchlist: lambda: _watchlist().watchlist,
+        WatchlistEntry: lambda: (_watchlist(), WatchlistEntry.objects.order_by("pk").first())[1],
+        Case: lambda: case_open(kind="screening_hit", summary="matrix", customer_id=bound_customer.pk),
+        ReportRecord: lambda: ReportRecord.objects.create(
+            rule=ReportRule.objects.order_by("pk").first(),
+            customer=bound_customer,
+            business_date=dt.date(2026, 3, 2),
+            total=Decimal("50000"),
+            currency="CNY",
+            transaction_count=1,
+        ),
     }
     makers[Alert] = lambda: Alert.objects.create(
         customer=bound_customer, outcome="review", reason="matrix", kind="transfer", amount=Decimal(1), currency="CNY"

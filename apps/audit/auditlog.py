@@ -22,7 +22,13 @@ from django.db import models
 from apps.common.fields import EncryptedTextField
 from apps.common.models import AppendOnlyModel
 
-EXCLUDED_MODELS = {"common.idempotencyrecord", "audit.chainhead", "risk.limitusage", "risk.customerbaseline"}
+EXCLUDED_MODELS = {
+    "common.idempotencyrecord",
+    "audit.chainhead",
+    "risk.limitusage",
+    "risk.customerbaseline",
+    "compliance.watchlistentry",
+}
 EXCLUDED_FIELDS: dict[str, list[str]] = {
     "accounts.account": ["balance", "available"],
     "customers.customer": ["national_id_index"],

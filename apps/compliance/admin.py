@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,18 @@ from apps.accounts.admin import AccountAdmin
 from apps.accounts.models import Account
 from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
 from apps.common.models import ControlKind, EmergencyControl
-from apps.compliance.models import Approval
+from apps.compliance.aml import case_assign, case_close, case_escalate
+from apps.compliance.models import (
+    Approval,
+    Case,
+    CaseDisposition,
+    CaseNote,
+    CaseStatus,
+    ReportRecord,
+    ReportRule,
+    Watchlist,
+    WatchlistEntry,
+)
 from apps.compliance.services import (
     account_reactivate_request,
     account_unfreeze_request,
@@ -196,3 +208,132 @@ class CustomerWithControlsAdmin(CustomerAdmin):
 
 admin.site.unregister(Customer)
 admin.site.register(Customer, CustomerWithControlsAdmin)
+
+
+# --- AML: watchlists, cases, transaction reports (docs/compliance.md) ---
+
+
+@admin.register(Watchlist)
+class WatchlistAdmin(ReadOnlyModelAdmin):
+    """Lists are loaded by `manage.py import_watchlist` (audited), never edited by hand."""
+
+    list_display = ["name", "source_format", "entry_count", "updated_at", "version"]
+
+
+@admin.register(WatchlistEntry)
+class WatchlistEntryAdmin(ReadOnlyModelAdmin):
+    list_display = ["name", "ref", "entry_type", "country", "birth_date", "watchlist"]
+    list_filter = ["watchlist", "entry_type"]
+    list_select_related = ["watchlist"]
+    search_fields = ["name", "ref"]
+
+
+class CaseNoteInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = CaseNote
+    fields = ["created_at", "action", "author", "text", "attachment"]
+    readonly_fields = ["created_at", "action", "author", "text", "attachment"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _close_with(disposition: str) -> Any:
+    def close(modeladmin: CaseAdmin, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        actor = staff_actor(request)
+        run_each(
+            modeladmin,
+            request,
+            queryset.exclude(status=CaseStatus.CLOSED).order_by("pk"),
+            lambda case: case_close(actor=actor, case=case, disposition=disposition, reason=f"closed by {actor.label}"),
+            label=_("Close"),
+        )
+
+    return close
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyModelAdmin):
+    """Compliance cases. Assigning, escalating and closing go through the services (audited)."""
+
+    list_display = ["created_at", "kind", "summary", "status", "score", "assignee", "disposition"]
+    list_filter = ["status", "kind", "disposition"]
+    list_select_related = ["assignee", "customer"]
+    search_fields = ["summary", "subject_name"]
+    date_hierarchy = "created_at"
+    inlines = [CaseNoteInline]
+    actions = ["assign_to_me", "escalate", "close_false_positive", "close_true_match", "close_reported"]
+    fields = [
+        "public_id",
+        "kind",
+        "status",
+        "summary",
+        "subject_name",
+        "customer",
+        "payment",
+        "score",
+        "detail",
+        "assignee",
+        "disposition",
+        "opened_by",
+        "created_at",
+        "closed_at",
+    ]
+
+    def has_work_permission(self, request: HttpRequest) -> bool:
+        return self.user_may(request, "change_case")
+
+    @admin.action(description=_("Assign to me"), permissions=["work"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        actor = staff_actor(request)
+        user = request.user
+        assert isinstance(user, User)
+        run_each(
+            self,
+            request,
+            queryset.exclude(status=CaseStatus.CLOSED).order_by("pk"),
+            lambda case: case_assign(actor=actor, case=case, assignee=user),
+            label=_("Assign to me"),
+        )
+
+    @admin.action(description=_("Escalate"), permissions=["work"])
+    def escalate(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        actor = staff_actor(request)
+        run_each(
+            self,
+            request,
+            queryset.exclude(status=CaseStatus.CLOSED).order_by("pk"),
+            lambda case: case_escalate(actor=actor, case=case, reason=f"escalated by {actor.label}"),
+            label=_("Escalate"),
+        )
+
+    close_false_positive = admin.action(description=_("Close as a false positive"), permissions=["work"])(
+        _close_with(CaseDisposition.FALSE_POSITIVE)
+    )
+    close_true_match = admin.action(description=_("Close as a true match"), permissions=["work"])(
+        _close_with(CaseDisposition.TRUE_MATCH)
+    )
+    close_reported = admin.action(description=_("Close as reported to the authority"), permissions=["work"])(
+        _close_with(CaseDisposition.REPORTED)
+    )
+
+
+@admin.register(ReportRule)
+class ReportRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The jurisdictions' thresholds are data: compliance tunes them here (auditlog keeps history)."""
+
+    list_display = ["jurisdiction", "code", "flow", "customer_kind", "threshold", "threshold_currency", "active"]
+    list_filter = ["jurisdiction", "flow", "active"]
+    # A rule with reports cannot be deleted (PROTECT): switch it off instead.
+
+
+@admin.register(ReportRecord)
+class ReportRecordAdmin(ReadOnlyModelAdmin):
+    list_display = ["business_date", "rule", "customer", "total", "currency", "transaction_count", "case"]
+    list_filter = ["business_date", "rule"]
+    list_select_related = ["rule", "customer", "case"]
+    date_hierarchy = "business_date"

@@ -5,3 +5,12 @@ class ComplianceConfig(AppConfig):
     name = "apps.compliance"
     label = "compliance"
     verbose_name = "Compliance"
+
+    def ready(self) -> None:
+        # Sanctions screening hooks into layers below us through their registries.
+        from apps.compliance.aml import customer_name_listener, payment_screener
+        from apps.customers.hooks import register_customer_name_listener
+        from apps.transactions.screening import register_payment_screener
+
+        register_payment_screener(payment_screener)
+        register_customer_name_listener(customer_name_listener)

@@ -19,6 +19,7 @@ from apps.audit.services import audit_record, audit_record_many
 from apps.common.errors import ValidationFailed
 from apps.common.money import Money
 from apps.common.principals import Actor, require_bank
+from apps.customers.hooks import customer_name_set
 from apps.customers.identity import (
     IdentityError,
     birth_date_from_national_id,
@@ -104,7 +105,31 @@ def customer_create(
         audit_record(
             actor=actor.label, action="customer.create", object_type="customer", object_id=str(customer.public_id)
         )
+        customer_name_set(customer)  # sanctions screening after commit (apps/customers/hooks.py)
     return customer
+
+
+def customer_rename(*, actor: Actor, customer: Customer, full_name: str, reason: str = "") -> Customer:
+    """Change a customer's legal name (marriage, corporate rename); screened again after commit."""
+    require_bank(actor, _("Only the bank changes a customer's name."))
+    full_name = " ".join((full_name or "").split())
+    if not full_name or len(full_name) > 200:
+        raise ValidationFailed({"full_name": [_("Enter the customer's name.")]})
+    with transaction.atomic(durable=True):
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.full_name == full_name:
+            return locked
+        locked.full_name = full_name
+        locked.save(update_fields=["full_name", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="customer.rename",
+            object_type="customer",
+            object_id=str(locked.public_id),
+            detail={"reason": reason[:255]},
+        )
+        customer_name_set(locked)
+    return locked
 
 
 def customer_decide_kyc(*, actor: Actor, customer: Customer, decision: str, note: str = "") -> Customer:

@@ -405,3 +405,15 @@ FINSYS_FX_SPREAD_BPS_BY_CHANNEL = env.dict("FINSYS_FX_SPREAD_BPS_BY_CHANNEL", ca
 # `system` (the bank's own clients, the benchmarks) and `branch` (staff at the counter, who cannot wait
 # for a review) are left out by default: no query is spent on them.
 FINSYS_RISK_CHANNELS = env.list("FINSYS_RISK_CHANNELS", default=["api", "portal"])
+# AML compliance (docs/compliance.md): watchlist screening scores (0-100; at or above BLOCK a
+# payment is refused, from REVIEW it waits for a person), transaction report rule sets, and the
+# fixed FX table the reports convert with (units of CNY per unit) until treasury rates exist.
+FINSYS_SCREENING_REVIEW_SCORE = env.int("FINSYS_SCREENING_REVIEW_SCORE", default=90)
+FINSYS_SCREENING_BLOCK_SCORE = env.int("FINSYS_SCREENING_BLOCK_SCORE", default=97)
+FINSYS_BANK_COUNTRY = env.str("FINSYS_BANK_COUNTRY", default="CN")
+FINSYS_AML_JURISDICTIONS = env.list("FINSYS_AML_JURISDICTIONS", default=["PBOC-2016"])
+FINSYS_AML_FX_RATES = env.dict(
+    "FINSYS_AML_FX_RATES",
+    default={"CNY": "1", "USD": "7.10", "EUR": "7.80", "GBP": "9.00", "HKD": "0.91", "JPY": "0.048"},
+)
+FINSYS_CASE_ATTACHMENT_MAX_BYTES = env.int("FINSYS_CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
