@@ -35,12 +35,13 @@ from apps.audit.models import AuditCheckpoint
 from apps.audit.services import checkpoint_create
 from apps.common.models import EmergencyControl
 from apps.common.money import Money
-from apps.common.principals import SYSTEM_ACTOR
+from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.common.roles import ROLES, role_holds
 from apps.customers.models import Customer
 from apps.customers.services import customer_assign_relationship_manager
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
+from apps.reports.services import report_request
 from tests.support import verified_staff_client
 from tests.url_policies import Policy, policy_for
 
@@ -180,6 +181,14 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
     customer_assign_relationship_manager(
         actor=SYSTEM_ACTOR, customer=mine, manager=User.objects.get(pk=users["relationship_manager"].pk)
     )
+    report = report_request(
+        actor=Actor(label="matrix:bound", channel=Channel.API, customer_id=mine.pk),
+        kind="statement",
+        format="csv",
+        account_public_id=account.public_id,
+        start_date=timezone.now().date(),
+        end_date=timezone.now().date(),
+    )
     rows = _admin_rows(mine, account, users["teller"])
     return {
         "clients": clients,
@@ -192,6 +201,7 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "approval_id": unfreeze.json()["approval"],
             "payment_id": paid.json()["id"],
             "webhook_id": endpoint.public_id,
+            "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
         },
         "rows": rows,

@@ -42,6 +42,8 @@ class ErrorCode(StrEnum):
     READ_ONLY_MODE = "read_only_mode"
     PAYMENTS_STOPPED = "payments_stopped"
     CUSTOMER_FROZEN = "customer_frozen"
+    REPORT_NOT_READY = "report_not_ready"
+    REPORT_EXPIRED = "report_expired"
 
 
 class DomainError(Exception):

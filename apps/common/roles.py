@@ -42,6 +42,9 @@ _BANK = {
     *_LEDGER,
 }
 
+# Generated statements and management reports: list them, request management reports, download.
+_REPORTS = {"reports.view_reportjob", "reports.download_report"}
+
 # What each role holds, beyond nothing. Custom permissions are declared on their models:
 # customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
 # only the customers one is relationship manager of: django-guardian object permissions),
@@ -57,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "compliance.view_approval",
             "customers.assign_relationship_manager",
             *_EMERGENCY_ON,
+            *_REPORTS,
         }
     ),
     RELATIONSHIP_MANAGER: frozenset(
@@ -105,6 +109,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "axes.view_accessattempt",
             "axes.view_accesslog",
             "otp_totp.view_totpdevice",
+            *_REPORTS,
         }
     ),
     # Filled from the database by roles_sync: every permission of ADMINISTRATOR_APPS.
@@ -123,6 +128,7 @@ ADMINISTRATOR_APPS = (
     "axes",  # unlock a locked-out login
     "otp_totp",  # reset a lost authenticator
     "django_celery_beat",
+    "reports",
 )
 ROLES = tuple(ROLE_PERMISSIONS)
 

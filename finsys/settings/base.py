@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.transactions",
     "apps.risk",
     "apps.compliance",
+    "apps.reports",
     "apps.api",
     "apps.ops",
 ]
@@ -391,3 +392,13 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
 
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
+
+# --- Reports (apps/reports, docs/reports.md) ---------------------------------------------------------
+# Files go to the default storage under FINSYS_REPORTS_DIR (MEDIA_ROOT, never served as static:
+# downloads go through views that check who asks), and are deleted after the TTL.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+FINSYS_REPORTS_DIR = env.str("FINSYS_REPORTS_DIR", default="reports")
+FINSYS_REPORT_TTL_HOURS = env.int("FINSYS_REPORT_TTL_HOURS", default=72)
+FINSYS_REPORT_MAX_DAYS = env.int("FINSYS_REPORT_MAX_DAYS", default=366)
+FINSYS_REPORT_PROGRESS_ROWS = env.int("FINSYS_REPORT_PROGRESS_ROWS", default=2000)
+FINSYS_BANK_NAME = env.str("FINSYS_BANK_NAME", default="finsys demo bank")
