@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet, Sum
@@ -85,11 +86,12 @@ def accounts_for_portal_user(user: User | AnonymousUser, right: str = "view_acco
     return granted.filter(customer_id=portal_user.customer_id, is_internal=False)
 
 
-def balances_by_product() -> list[dict[str, object]]:
+def balances_by_product() -> list[dict[str, Any]]:
     """Customer accounts per product and currency: how many and their total balance."""
-    return list(
+    rows = (
         Account.objects.filter(is_internal=False)
         .values("product__code", "product__name", "currency")
         .annotate(accounts=Count("id"), balance=Sum("balance"))
         .order_by("product__code", "currency")
     )
+    return [dict(row) for row in rows]

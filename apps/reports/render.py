@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from stdnum import iban
@@ -124,13 +125,13 @@ class _Xml:
         self.gen = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
 
     def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
-        self.gen.startElement(name, attrs or {})
+        self.gen.startElement(name, AttributesImpl(attrs or {}))
 
     def end(self, name: str) -> None:
         self.gen.endElement(name)
 
     def leaf(self, name: str, text: str, attrs: dict[str, str] | None = None) -> None:
-        self.gen.startElement(name, attrs or {})
+        self.gen.startElement(name, AttributesImpl(attrs or {}))
         self.gen.characters(text)
         self.gen.endElement(name)
 
@@ -223,12 +224,21 @@ _FONTS = (
     (3, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"),
     (4, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"),
     # Chinese (and other non-Latin) text: Adobe's standard CJK font, no embedding needed.
-    (5, b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H /Encoding /UniGB-UCS2-H "
-     b"/DescendantFonts [6 0 R] >>"),
-    (6, b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
-     b"/Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 >>"),
-    (7, b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
-     b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"),
+    (
+        5,
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light-UniGB-UCS2-H /Encoding /UniGB-UCS2-H "
+        b"/DescendantFonts [6 0 R] >>",
+    ),
+    (
+        6,
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R /DW 1000 >>",
+    ),
+    (
+        7,
+        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] "
+        b"/ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+    ),
 )
 
 
@@ -268,7 +278,9 @@ class StreamingPdf:
         if font == "F1" and bold:
             font = "F2"
         if right:
-            width = size * len(text) if font == "F3" else stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", size)
+            width = (
+                size * len(text) if font == "F3" else stringWidth(text, "Helvetica-Bold" if bold else "Helvetica", size)
+            )
             x -= width
         self.ops.append(b"BT /%s %.1f Tf %.2f %.2f Td %s Tj ET" % (font.encode(), size, x, y, literal))
 
@@ -279,7 +291,9 @@ class StreamingPdf:
         number = _FIRST_PAGE_OBJECT + 2 * len(self.pages)
         content = zlib.compress(b"\n".join(self.ops))
         self.ops = []
-        self._object(number, b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream")
+        self._object(
+            number, b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content + b"\nendstream"
+        )
         self._object(
             number + 1,
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Contents %d 0 R "
@@ -294,7 +308,10 @@ class StreamingPdf:
         size = max(self.offsets) + 1
         xref = self.position
         rows = [b"0000000000 65535 f \n"]
-        rows += [b"%010d 00000 n \n" % self.offsets[n] if n in self.offsets else b"0000000000 65535 f \n" for n in range(1, size)]
+        rows += [
+            b"%010d 00000 n \n" % self.offsets[n] if n in self.offsets else b"0000000000 65535 f \n"
+            for n in range(1, size)
+        ]
         self._write(b"xref\n0 %d\n" % size + b"".join(rows))
         self._write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref))
 
@@ -381,9 +398,7 @@ DEFAULT_PDF_LABELS = {
 
 def counted(lines: Iterable[StatementLine], every: int, report: Callable[[int], None]) -> Iterator[StatementLine]:
     """Pass `lines` through, calling `report(rows so far)` every `every` rows."""
-    done = 0
-    for line in lines:
+    for done, line in enumerate(lines, start=1):
         yield line
-        done += 1
         if done % every == 0:
             report(done)

@@ -81,7 +81,7 @@ def report_request(
     *,
     actor: Actor,
     kind: str,
-    format: str,  # noqa: A002 - the API's field name
+    format: str,
     account_public_id: Any = None,
     start_date: dt.date | None = None,
     end_date: dt.date | None = None,
@@ -204,18 +204,24 @@ def _management_table(job: ReportJob) -> tuple[str, list[str], list[list[Any]]]:
             dt.date.fromisoformat(job.parameters["from"]), dt.date.fromisoformat(job.parameters["to"])
         )
         rows = [
-            [r["day"].isoformat(), r["kind"], r["currency"], r["count"], format_amount(r["total"], str(r["currency"]))]  # type: ignore[arg-type]
+            [r["day"].isoformat(), r["kind"], r["currency"], r["count"], format_amount(r["total"], str(r["currency"]))]
             for r in daily_volumes(start=start, end=end)
         ]
         return "daily volumes", ["day", "kind", "currency", "entries", "total"], rows
     if job.kind == ReportKind.BALANCES_BY_PRODUCT:
         rows = [
-            [r["product__code"], r["product__name"], r["currency"], r["accounts"], format_amount(r["balance"], str(r["currency"]))]  # type: ignore[arg-type]
+            [
+                r["product__code"],
+                r["product__name"],
+                r["currency"],
+                r["accounts"],
+                format_amount(r["balance"], str(r["currency"])),
+            ]
             for r in balances_by_product()
         ]
         return "balances by product", ["product", "name", "currency", "accounts", "balance"], rows
     rows = [
-        [r["status"], r["currency"], r["count"], format_amount(r["total"], str(r["currency"]))]  # type: ignore[arg-type]
+        [r["status"], r["currency"], r["count"], format_amount(r["total"], str(r["currency"]))]
         for r in payments_by_state()
     ]
     return "payments by state", ["status", "currency", "payments", "total"], rows
@@ -254,7 +260,7 @@ def report_generate(*, job_id: int) -> str:
             name = default_storage.save(
                 f"{settings.FINSYS_REPORTS_DIR}/{job.public_id.hex}.{FILE_EXTENSIONS[job.format]}", File(out)
             )
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job, never lost
+    except Exception as exc:
         logger.exception("report %s failed", job.public_id)
         now = timezone.now()
         ReportJob.objects.filter(pk=job_id).update(

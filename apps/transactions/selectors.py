@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -139,21 +139,23 @@ def statement_lines(
         yield StatementLine(*row)
 
 
-def daily_volumes(*, start: dt.datetime, end: dt.datetime) -> list[dict[str, object]]:
+def daily_volumes(*, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
     """Journal entries per UTC day, kind and currency in [start, end): count and total amount."""
-    return list(
+    rows = (
         JournalEntry.objects.filter(created_at__gte=start, created_at__lt=end)
         .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
         .values("day", "kind", "currency")
         .annotate(count=Count("id"), total=Sum("amount"))
         .order_by("day", "kind", "currency")
     )
+    return [dict(row) for row in rows]
 
 
-def payments_by_state() -> list[dict[str, object]]:
+def payments_by_state() -> list[dict[str, Any]]:
     """Payments per status and currency: count and total amount."""
-    return list(
+    rows = (
         Payment.objects.values("status", "currency")
         .annotate(count=Count("id"), total=Sum("amount"))
         .order_by("status", "currency")
     )
+    return [dict(row) for row in rows]

@@ -219,7 +219,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.transactions.models.PaymentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "apps.transactions.models.PaymentStatus",
+        "ReportKindEnum": "apps.reports.models.ReportKind",
+        "ReportFormatEnum": "apps.reports.models.ReportFormat",
+        "ReportStatusEnum": "apps.reports.models.ReportStatus",
+    },
 }
 
 OAUTH2_PROVIDER = {

@@ -123,4 +123,6 @@ class ReportDownloadView(ApiView):
         actor = self.actor(request)
         job = report_get(actor=actor, public_id=report_id)
         handle = report_download(actor=actor, job=job)
-        return FileResponse(handle, as_attachment=True, filename=job.download_name, content_type=CONTENT_TYPES[job.format])
+        return FileResponse(
+            handle, as_attachment=True, filename=job.download_name, content_type=CONTENT_TYPES[job.format]
+        )

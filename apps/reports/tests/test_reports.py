@@ -75,17 +75,23 @@ def test_csv_statement_holds_every_posting_of_the_period_boundaries_included_and
     assert [r["reference"] for r in rows] == ["first instant", "ATM 王府井", "last second"]
     assert [r["amount"] for r in rows] == ["50.00", "-30.00", "5.00"]
     assert [r["balance_after"] for r in rows] == ["150.00", "120.00", "125.00"]
-    assert job.rows == 3 and job.progress == 100 and job.size == len(data)
-    assert job.expires_at is not None and job.expires_at > timezone.now()
+    assert job.rows == 3
+    assert job.progress == 100
+    assert job.size == len(data)
+    assert job.expires_at is not None
+    assert job.expires_at > timezone.now()
 
 
 def test_camt053_statement_parses_with_opening_closing_balances_and_one_entry_per_posting(history):
     _job, data = generate(history, "camt053")
-    root = ET.fromstring(data)
+    root = ET.fromstring(data)  # noqa: S314 - our own output
     stmt = root.find("c:BkToCstmrStmt/c:Stmt", NS)
     assert stmt is not None
     balances = {
-        b.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=NS): (b.findtext("c:Amt", namespaces=NS), b.findtext("c:CdtDbtInd", namespaces=NS))
+        b.findtext("c:Tp/c:CdOrPrtry/c:Cd", namespaces=NS): (
+            b.findtext("c:Amt", namespaces=NS),
+            b.findtext("c:CdtDbtInd", namespaces=NS),
+        )
         for b in stmt.findall("c:Bal", NS)
     }
     assert balances == {"OPBD": ("100.00", "CRDT"), "CLBD": ("125.00", "CRDT")}
@@ -108,29 +114,50 @@ def _pdf_text(data: bytes) -> bytes:
 
 def test_pdf_statement_has_the_header_balances_every_posting_and_page_numbers(history):
     _job, data = generate(history, "pdf")
-    assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
+    assert data.startswith(b"%PDF-1.4")
+    assert data.rstrip().endswith(b"%%EOF")
     assert b"/Count 1" in data
     text = _pdf_text(data)
-    for expected in [b"finsys demo bank", history.number.encode(), b"(100.00)", b"(125.00)", b"(first instant)",
-                     b"(-30.00)", b"(last second)", b"(Page 1)", b"(Opening balance)", b"(Closing balance)"]:
+    for expected in [
+        b"finsys demo bank",
+        history.number.encode(),
+        b"(100.00)",
+        b"(125.00)",
+        b"(first instant)",
+        b"(-30.00)",
+        b"(last second)",
+        b"(Page 1)",
+        b"(Opening balance)",
+        b"(Closing balance)",
+    ]:
         assert expected in text, expected
     assert "王小明".encode("utf-16-be").hex().encode() in text  # the holder, in the CJK font
-    assert b"(after)" not in text and b"(before)" not in text
+    assert b"(after)" not in text
+    assert b"(before)" not in text
 
 
 def test_pdf_statement_of_many_postings_spans_numbered_pages(make_account):
     account = make_account(balance="1")
     for n in range(120):
-        deposit_create(actor=SYSTEM_ACTOR, account=account.public_id, money=Money(Decimal("1"), "CNY"), reference=f"r{n}")
+        deposit_create(
+            actor=SYSTEM_ACTOR, account=account.public_id, money=Money(Decimal("1"), "CNY"), reference=f"r{n}"
+        )
     today = timezone.now().date()
-    job = report_request(actor=SYSTEM_ACTOR, kind="statement", format="pdf", account_public_id=account.public_id,
-                         start_date=today, end_date=today)
+    job = report_request(
+        actor=SYSTEM_ACTOR,
+        kind="statement",
+        format="pdf",
+        account_public_id=account.public_id,
+        start_date=today,
+        end_date=today,
+    )
     report_generate(job_id=job.pk)
     job.refresh_from_db()
     data = default_storage.open(job.file_name, "rb").read()
     pages = int(re.search(rb"/Count (\d+)", data).group(1))
     assert pages == 3
-    assert b"(Page 3)" in _pdf_text(data) and b"(121.00)" in _pdf_text(data)
+    assert b"(Page 3)" in _pdf_text(data)
+    assert b"(121.00)" in _pdf_text(data)
 
 
 @override_settings(FINSYS_REPORT_PROGRESS_ROWS=1)
@@ -151,8 +178,11 @@ def test_progress_is_updated_every_n_rows_and_ends_at_100(history, monkeypatch):
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_management_reports_tabulate_balances_volumes_and_payments(history, fmt):
-    for kind, extra in [("balances_by_product", {}), ("payments_by_state", {}),
-                        ("daily_volumes", {"start_date": dt.date(2026, 3, 1), "end_date": dt.date(2026, 3, 5)})]:
+    for kind, extra in [
+        ("balances_by_product", {}),
+        ("payments_by_state", {}),
+        ("daily_volumes", {"start_date": dt.date(2026, 3, 1), "end_date": dt.date(2026, 3, 5)}),
+    ]:
         job = report_request(actor=SYSTEM_ACTOR, kind=kind, format=fmt, **extra)
         assert report_generate(job_id=job.pk) == ReportStatus.DONE
         job.refresh_from_db()
@@ -162,7 +192,13 @@ def test_management_reports_tabulate_balances_volumes_and_payments(history, fmt)
         else:
             rows = list(csv.reader(io.StringIO(data.decode())))
         if kind == "daily_volumes":
-            assert [str(r[0]) for r in rows[1:]] == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+            assert [str(r[0]) for r in rows[1:]] == [
+                "2026-03-01",
+                "2026-03-02",
+                "2026-03-03",
+                "2026-03-04",
+                "2026-03-05",
+            ]
             assert [r[1] for r in rows[1:]] == ["deposit", "deposit", "withdrawal", "deposit", "deposit"]
         if kind == "balances_by_product":
             assert rows[0] == ["product", "name", "currency", "accounts", "balance"]
@@ -182,10 +218,13 @@ def test_management_reports_tabulate_balances_volumes_and_payments(history, fmt)
 )
 def test_a_malformed_statement_request_is_400_and_creates_nothing(api, history, body, field):
     events = AuditEvent.objects.count()
-    response = api.post("/api/v1/reports/", {"kind": "statement", "format": "csv", "account": str(history.public_id), **body})
+    response = api.post(
+        "/api/v1/reports/", {"kind": "statement", "format": "csv", "account": str(history.public_id), **body}
+    )
     assert response.status_code == 400, response.content
     assert field in str(response.json())
-    assert ReportJob.objects.count() == 0 and AuditEvent.objects.count() == events
+    assert ReportJob.objects.count() == 0
+    assert AuditEvent.objects.count() == events
 
 
 def test_statement_through_the_api_queued_polled_and_downloaded_with_an_audit_event(
@@ -195,17 +234,25 @@ def test_statement_through_the_api_queued_polled_and_downloaded_with_an_audit_ev
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/reports/",
-            {"kind": "statement", "format": "csv", "account": str(history.public_id), "from": "2026-03-02", "to": "2026-03-04"},
+            {
+                "kind": "statement",
+                "format": "csv",
+                "account": str(history.public_id),
+                "from": "2026-03-02",
+                "to": "2026-03-04",
+            },
             key=None,
         )
     assert response.status_code == 202, response.content
     report = client.get(f"/api/v1/reports/{response.json()['id']}/").json()
-    assert report["status"] == "done" and report["progress"] == 100
+    assert report["status"] == "done"
+    assert report["progress"] == 100
     download = client.get(report["download_url"])
     assert download.status_code == 200
     assert 'attachment; filename="finsys-statement-' in download["Content-Disposition"]
     body = b"".join(download.streaming_content)
-    assert len(body) == report["size"] and b"last second" in body
+    assert len(body) == report["size"]
+    assert b"last second" in body
     assert AuditEvent.objects.filter(action="export.report_download", object_id=report["id"]).count() == 1
 
 
@@ -214,7 +261,13 @@ def test_a_customer_bound_client_cannot_request_or_download_another_customers_st
 ):
     stranger = make_api(customer=make_account().customer, scopes=["reports:read"])
     owner = make_api(customer=history.customer, scopes=["reports:read"])
-    body = {"kind": "statement", "format": "pdf", "account": str(history.public_id), "from": "2026-03-02", "to": "2026-03-04"}
+    body = {
+        "kind": "statement",
+        "format": "pdf",
+        "account": str(history.public_id),
+        "from": "2026-03-02",
+        "to": "2026-03-04",
+    }
     assert stranger.post("/api/v1/reports/", body, key=None).status_code == 404
     assert ReportJob.objects.count() == 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -234,7 +287,8 @@ def test_management_reports_are_refused_to_customer_bound_clients(make_api, hist
 def test_a_report_not_yet_generated_answers_409_on_download(api, history):
     response = api.post("/api/v1/reports/", {"kind": "balances_by_product", "format": "csv"}, key=None)
     assert response.status_code == 202
-    assert response.json()["status"] == "queued" and response.json()["download_url"] is None
+    assert response.json()["status"] == "queued"
+    assert response.json()["download_url"] is None
     assert api.get(f"/api/v1/reports/{response.json()['id']}/download/").status_code == 409
 
 
@@ -250,9 +304,12 @@ def test_expiry_deletes_files_marks_jobs_expired_and_downloads_answer_410(api, h
     assert reports_expire(now=later) == 0  # re-runnable
     name = job.file_name
     job.refresh_from_db()
-    assert job.status == "expired" and job.file_name == "" and not default_storage.exists(name)
+    assert job.status == "expired"
+    assert job.file_name == ""
+    assert not default_storage.exists(name)
     response = api.get(f"/api/v1/reports/{job.public_id}/download/")
-    assert response.status_code == 410 and response.json()["code"] == "report_expired"
+    assert response.status_code == 410
+    assert response.json()["code"] == "report_expired"
 
 
 def test_generation_is_idempotent_and_a_failure_is_recorded(history, monkeypatch):
@@ -260,7 +317,8 @@ def test_generation_is_idempotent_and_a_failure_is_recorded(history, monkeypatch
     monkeypatch.setattr(services, "_write_management", lambda job, out: 1 / 0)
     assert report_generate(job_id=job.pk) == ReportStatus.FAILED
     job.refresh_from_db()
-    assert job.status == "failed" and "ZeroDivisionError" in job.error
+    assert job.status == "failed"
+    assert "ZeroDivisionError" in job.error
     assert report_generate(job_id=job.pk) == ReportStatus.FAILED  # not taken again
 
 
