@@ -88,7 +88,9 @@ class ReportJobAdmin(ReadOnlyModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.method == "POST" and request.POST.get("action") in self.NO_SELECTION_ACTIONS:
             post = request.POST.copy()
+            # Django runs an action only with a selection: select "all" (the action ignores it).
             post["select_across"] = "1"
+            post.setlist("_selected_action", post.getlist("_selected_action") or ["0"])
             request.POST = post  # type: ignore[assignment]
         return super().changelist_view(request, extra_context)
 
