@@ -15,6 +15,11 @@ app = Celery("finsys")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
+    # Delete report files past FINSYS_REPORT_TTL_HOURS and mark their jobs expired (apps/reports).
+    "expire-reports": {
+        "task": "apps.reports.tasks.expire_reports",
+        "schedule": 3600.0,
+    },
     "release-expired-holds": {
         "task": "apps.accounts.tasks.release_expired_holds",
         "schedule": 60.0,

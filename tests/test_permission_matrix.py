@@ -35,7 +35,7 @@ from apps.audit.models import AuditCheckpoint
 from apps.audit.services import checkpoint_create
 from apps.common.models import EmergencyControl
 from apps.common.money import Money
-from apps.common.principals import SYSTEM_ACTOR
+from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.common.roles import ROLES, role_holds
 from apps.compliance.aml import case_open, watchlist_import
 from apps.compliance.models import Case, ReportRecord, ReportRule, Watchlist, WatchlistEntry
@@ -44,6 +44,7 @@ from apps.customers.services import customer_assign_relationship_manager
 from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
+from apps.reports.services import report_request
 from apps.risk.models import Alert, RiskProfile
 from apps.transactions.models import JournalEntry
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
@@ -218,6 +219,14 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
     customer_assign_relationship_manager(
         actor=SYSTEM_ACTOR, customer=mine, manager=User.objects.get(pk=users["relationship_manager"].pk)
     )
+    report = report_request(
+        actor=Actor(label="matrix:bound", channel=Channel.API, customer_id=mine.pk),
+        kind="statement",
+        format="csv",
+        account_public_id=account.public_id,
+        start_date=timezone.now().date(),
+        end_date=timezone.now().date(),
+    )
     rows = _admin_rows(mine, account, users["teller"])
     return {
         "clients": clients,
@@ -230,6 +239,7 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "approval_id": unfreeze.json()["approval"],
             "payment_id": paid.json()["id"],
             "webhook_id": endpoint.public_id,
+            "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
         },
         "rows": rows,

@@ -103,6 +103,10 @@ URL_POLICIES: dict[str, Policy] = {
     "api:webhook-deliveries": api(),
     "api:webhook-delivery-replay": api(),
     "api:approval": api(),
+    "api:reports": api(),  # management kinds answer 403 to customer-bound clients (apps/reports/tests)
+    "api:report": api(),
+    "api:report-download": api(),
+    "admin:reports_reportjob_download": staff("reports.download_report"),
     "api:approval-approve": api(),
     "api:approval-reject": api(),
     # the admin site itself

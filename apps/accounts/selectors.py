@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.models import Account, Hold
@@ -83,3 +84,14 @@ def accounts_for_portal_user(user: User | AnonymousUser, right: str = "view_acco
         return Account.objects.none()
     granted = get_objects_for_user(user, f"accounts.{right}", klass=Account, accept_global_perms=False)
     return granted.filter(customer_id=portal_user.customer_id, is_internal=False)
+
+
+def balances_by_product() -> list[dict[str, Any]]:
+    """Customer accounts per product and currency: how many and their total balance."""
+    rows = (
+        Account.objects.filter(is_internal=False)
+        .values("product__code", "product__name", "currency")
+        .annotate(accounts=Count("id"), balance=Sum("balance"))
+        .order_by("product__code", "currency")
+    )
+    return [dict(row) for row in rows]

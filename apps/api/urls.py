@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.api.views import accounts, approvals, customers, fx, holds, money, oauth, payments, webhooks
+from apps.api.views import accounts, approvals, customers, fx, holds, money, oauth, payments, reports, webhooks
 
 app_name = "api"
 
@@ -60,6 +60,9 @@ urlpatterns = [
         name="webhook-delivery-replay",
     ),
     path("approvals/<uuid:approval_id>/", approvals.ApprovalDetailView.as_view(), name="approval"),
+    path("reports/", reports.ReportListView.as_view(), name="reports"),
+    path("reports/<uuid:report_id>/", reports.ReportDetailView.as_view(), name="report"),
+    path("reports/<uuid:report_id>/download/", reports.ReportDownloadView.as_view(), name="report-download"),
     path("approvals/<uuid:approval_id>/approve/", approvals.ApprovalApproveView.as_view(), name="approval-approve"),
     path("approvals/<uuid:approval_id>/reject/", approvals.ApprovalRejectView.as_view(), name="approval-reject"),
 ]

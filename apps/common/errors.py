@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     PAYMENTS_STOPPED = "payments_stopped"
     CUSTOMER_FROZEN = "customer_frozen"
     FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
+    REPORT_NOT_READY = "report_not_ready"
+    REPORT_EXPIRED = "report_expired"
 
 
 class DomainError(Exception):

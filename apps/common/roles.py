@@ -50,6 +50,9 @@ _BANK = {
     *_LEDGER,
 }
 
+# Generated statements and management reports: list them, request management reports, download.
+_REPORTS = {"reports.view_reportjob", "reports.download_report"}
+
 # What each role holds, beyond nothing. Custom permissions are declared on their models:
 # customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
 # only the customers one is relationship manager of: django-guardian object permissions),
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_EMERGENCY_ON,
             *_TREASURY_VIEW,
             "treasury.change_break",  # resolve reconciliation breaks
+            *_REPORTS,
         }
     ),
     RELATIONSHIP_MANAGER: frozenset(
@@ -142,6 +146,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "axes.view_accessattempt",
             "axes.view_accesslog",
             "otp_totp.view_totpdevice",
+            *_REPORTS,
         }
     ),
     # Filled from the database by roles_sync: every permission of ADMINISTRATOR_APPS.
@@ -162,6 +167,7 @@ ADMINISTRATOR_APPS = (
     "axes",  # unlock a locked-out login
     "otp_totp",  # reset a lost authenticator
     "django_celery_beat",
+    "reports",
 )
 ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 
 from apps.accounts.models import Account, AccountStatus
 from apps.common.errors import NotFound
@@ -109,3 +110,83 @@ def payments_due(*, now: dt.datetime, limit: int = 1000) -> list[int]:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- statements and management reports (apps/reports reads these) ---------------------------------
+
+
+class StatementLine(NamedTuple):
+    """One posting as a statement shows it (a tuple: a statement streams 100,000s of them)."""
+
+    posting_id: uuid.UUID
+    booked_at: dt.datetime
+    entry_id: uuid.UUID
+    kind: str
+    reference: str
+    amount: Decimal
+    currency: str
+    balance_after: Decimal
+
+
+def account_balance_before(*, account: Account, at: dt.datetime) -> Decimal:
+    """The balance just before `at` (postings at `at` itself excluded): a statement's opening."""
+    last = (
+        Posting.objects.filter(account=account, created_at__lt=at)
+        .order_by("-created_at", "-id")
+        .values_list("balance_after", flat=True)
+        .first()
+    )
+    return last if last is not None else Decimal(0)
+
+
+def _statement_postings(account: Account, start: dt.datetime, end: dt.datetime) -> QuerySet[Posting]:
+    return Posting.objects.filter(account=account, created_at__gte=start, created_at__lt=end)
+
+
+def statement_posting_count(*, account: Account, start: dt.datetime, end: dt.datetime) -> int:
+    return _statement_postings(account, start, end).count()
+
+
+def statement_lines(
+    *, account: Account, start: dt.datetime, end: dt.datetime, chunk_size: int = 2000
+) -> Iterator[StatementLine]:
+    """The account's postings in [start, end) in booking order (created_at, id), streamed: a
+    server-side cursor on PostgreSQL, `chunk_size` rows in memory at a time, whatever the count."""
+    rows = (
+        _statement_postings(account, start, end)
+        .order_by("created_at", "id")
+        .values_list(
+            "public_id",
+            "created_at",
+            "entry__public_id",
+            "entry__kind",
+            "entry__reference",
+            "amount",
+            "currency",
+            "balance_after",
+        )
+    )
+    for row in rows.iterator(chunk_size=chunk_size):
+        yield StatementLine(*row)
+
+
+def daily_volumes(*, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Journal entries per UTC day, kind and currency in [start, end): count and total amount."""
+    rows = (
+        JournalEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values("day", "kind", "currency")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("day", "kind", "currency")
+    )
+    return [dict(row) for row in rows]
+
+
+def payments_by_state() -> list[dict[str, Any]]:
+    """Payments per status and currency: count and total amount."""
+    rows = (
+        Payment.objects.values("status", "currency")
+        .annotate(count=Count("id"), total=Sum("amount"))
+        .order_by("status", "currency")
+    )
+    return [dict(row) for row in rows]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.compliance",
     "apps.eod",
+    "apps.reports",
     "apps.api",
     "apps.ops",
 ]
@@ -220,7 +221,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.transactions.models.PaymentStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentStatusEnum": "apps.transactions.models.PaymentStatus",
+        "ReportKindEnum": "apps.reports.models.ReportKind",
+        "ReportFormatEnum": "apps.reports.models.ReportFormat",
+        "ReportStatusEnum": "apps.reports.models.ReportStatus",
+    },
 }
 
 OAUTH2_PROVIDER = {
@@ -417,3 +423,12 @@ FINSYS_AML_FX_RATES = env.dict(
     default={"CNY": "1", "USD": "7.10", "EUR": "7.80", "GBP": "9.00", "HKD": "0.91", "JPY": "0.048"},
 )
 FINSYS_CASE_ATTACHMENT_MAX_BYTES = env.int("FINSYS_CASE_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# --- Reports (apps/reports, docs/reports.md) ---------------------------------------------------------
+# Files go to the default storage under FINSYS_REPORTS_DIR (MEDIA_ROOT, never served as static:
+# downloads go through views that check who asks), and are deleted after the TTL.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+FINSYS_REPORTS_DIR = env.str("FINSYS_REPORTS_DIR", default="reports")
+FINSYS_REPORT_TTL_HOURS = env.int("FINSYS_REPORT_TTL_HOURS", default=72)
+FINSYS_REPORT_MAX_DAYS = env.int("FINSYS_REPORT_MAX_DAYS", default=366)
+FINSYS_REPORT_PROGRESS_ROWS = env.int("FINSYS_REPORT_PROGRESS_ROWS", default=2000)
+FINSYS_BANK_NAME = env.str("FINSYS_BANK_NAME", default="finsys demo bank")

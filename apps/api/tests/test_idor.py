@@ -14,15 +14,17 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from apps.accounts.models import Account, Hold
 from apps.accounts.services import hold_create
 from apps.common.money import Money
-from apps.common.principals import SYSTEM_ACTOR
+from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.compliance.models import Approval
 from apps.customers.models import Customer
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay, webhook_endpoint_create
+from apps.reports.services import report_request
 from apps.transactions.models import JournalEntry, Payment, Posting
 from tests.support import PROBLEM_FIELDS, assert_problem, payment_body
 
@@ -46,6 +48,13 @@ FOREIGN_BODIES: dict[str, Any] = {
     },
     "api:holds": lambda f: {"account": f["account_id"], "amount": "1.00", "currency": "CNY"},
     "api:payments": lambda f: payment_body(f["account_id"], reference="idor"),
+    "api:reports": lambda f: {
+        "kind": "statement",
+        "format": "csv",
+        "account": f["account_id"],
+        "from": timezone.now().date().isoformat(),
+        "to": timezone.now().date().isoformat(),
+    },
 }
 # Bodies that pass validation for id-in-path POSTs, so that the lookup is what answers.
 PATH_BODIES: dict[str, dict[str, Any]] = {"api:customer-kyc": {"decision": "rejected"}}
@@ -93,6 +102,15 @@ def foreign(api, make_api, make_customer, make_account) -> dict[str, Any]:
     outbox_relay()
     delivery = Delivery.objects.filter(endpoint=endpoint).first()
     assert delivery is not None
+    # A statement of theirs, asked for by one of their own clients.
+    report = report_request(
+        actor=Actor(label="client:theirs", channel=Channel.API, customer_id=theirs.pk),
+        kind="statement",
+        format="csv",
+        account_public_id=account.public_id,
+        start_date=timezone.now().date(),
+        end_date=timezone.now().date(),
+    )
     return {
         "bound": make_api(customer=mine),
         "theirs": theirs,
@@ -108,6 +126,7 @@ def foreign(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "payment_id": paid.json()["id"],
             "webhook_id": str(endpoint.public_id),
             "delivery_id": str(delivery.public_id),
+            "report_id": str(report.public_id),
         },
     }
 

@@ -1,0 +1,15 @@
+"""Report jobs (thin: the services decide)."""
+
+from celery import shared_task
+
+from apps.reports.services import GENERATE_TASK, report_generate, reports_expire
+
+
+@shared_task(name=GENERATE_TASK)
+def generate_report(job_id: int) -> str:
+    return report_generate(job_id=job_id)
+
+
+@shared_task(name="apps.reports.tasks.expire_reports")
+def expire_reports() -> int:
+    return reports_expire()
