@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.audit.chains import chain_source, chain_sources
 from apps.audit.hashing import GENESIS_HASH, checkpoint_message, content_hash, iso_utc, link_hash
-from apps.audit.models import AuditCheckpoint, ChainLink
+from apps.audit.models import AuditCheckpoint, AuditEvent, ChainLink
 from apps.audit.signing import signature_valid, trusted_public_keys
 
 WALK_BATCH = 2000
@@ -213,3 +213,9 @@ def audit_chains_verify(*, grace: dt.timedelta, now: dt.datetime) -> Verificatio
 
 def last_checkpoint(chain: str) -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.filter(chain=chain).order_by("-seq", "-id").first()
+
+
+def audit_event_exists(*, action: str, object_type: str, object_id: str, detail: dict[str, Any]) -> bool:
+    """Whether an event with this action and object, and these detail values, was recorded."""
+    matches = {f"detail__{key}": value for key, value in detail.items()}
+    return AuditEvent.objects.filter(action=action, object_type=object_type, object_id=object_id, **matches).exists()

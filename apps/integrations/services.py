@@ -63,8 +63,15 @@ def outbox_emit_many(*, events: list[OutboxEvent]) -> None:
     OutboxEvent.objects.bulk_create(events)
 
 
+# Kinds about a person, not a customer's money: without a customer (a staff login alert) they go
+# only to that person (e-mail, SMS), never to an integrator's webhook.
+PERSONAL_KINDS = frozenset({"security.login_alert"})
+
+
 def _subscribed(endpoint: WebhookEndpoint, event: OutboxEvent) -> bool:
     if endpoint.event_kinds and event.kind not in endpoint.event_kinds:
+        return False
+    if event.kind in PERSONAL_KINDS and event.customer_id is None:
         return False
     return endpoint.customer_id is None or endpoint.customer_id == event.customer_id
 

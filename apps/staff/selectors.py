@@ -6,6 +6,7 @@ from typing import Any
 
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.audit.selectors import audit_event_exists
 from apps.staff.models import StaffSessionEpoch
 
 
@@ -17,3 +18,10 @@ def staff_session_epoch(*, user_id: int) -> int:
 
 def staff_has_confirmed_device(*, user: Any) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def staff_logged_in_from(*, user_id: int, ip_address: str) -> bool:
+    """Whether the user completed a staff login from this address before (the audit trail)."""
+    return audit_event_exists(
+        action="staff.login", object_type="user", object_id=str(user_id), detail={"ip_address": ip_address}
+    )

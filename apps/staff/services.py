@@ -13,12 +13,16 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.qr import write_qrcode_image
 
 from apps.audit.services import audit_record
 from apps.common.principals import Actor
+from apps.integrations.services import outbox_emit
 from apps.staff.models import StaffSessionEpoch
+from apps.staff.selectors import staff_logged_in_from
 
 ENROLMENT_DEVICE_NAME = "authenticator"
 
@@ -77,8 +81,10 @@ def staff_otp_verify(*, user: Any, token: str) -> TOTPDevice | None:
 
 
 def staff_login_record(*, user: Any, ip_address: str) -> None:
-    """Both factors passed: the login is recorded."""
+    """Both factors passed: the login is recorded. A login from an address this user never
+    logged in from before also sends them a login alert by e-mail (through the outbox)."""
     with transaction.atomic():
+        known_address = staff_logged_in_from(user_id=int(user.pk), ip_address=ip_address)
         audit_record(
             actor=_label(user),
             action="staff.login",
@@ -86,6 +92,17 @@ def staff_login_record(*, user: Any, ip_address: str) -> None:
             object_id=str(user.pk),
             detail={"ip_address": ip_address},
         )
+        if not known_address and user.email:
+            outbox_emit(
+                kind="security.login_alert",
+                payload={"user": user.get_username(), "ip_address": ip_address, "at": timezone.now().isoformat()},
+                notify_email=user.email,
+                message=_(
+                    "finsys: your staff account %(user)s was just logged in to from a new address, %(ip)s. "
+                    "If this was not you, tell the bank's security team at once."
+                )
+                % {"user": user.get_username(), "ip": ip_address},
+            )
 
 
 def staff_logout_everywhere(*, user: Any) -> int:

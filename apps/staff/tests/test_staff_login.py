@@ -350,3 +350,27 @@ def test_the_swagger_page_works_under_the_csp_with_its_script_as_a_file(db: Any)
     assert "api/swagger.css" in assets
     for asset in assets:
         assert finders.find(asset), asset  # served from this host: no CDN
+
+
+def test_a_login_from_a_new_address_sends_a_login_alert_by_e_mail_only(teller: User) -> None:
+    from apps.common.principals import SYSTEM_ACTOR
+    from apps.integrations.models import Delivery, DeliveryChannel, OutboxEvent
+    from apps.integrations.services import outbox_relay, webhook_endpoint_create
+
+    webhook_endpoint_create(actor=SYSTEM_ACTOR, url="https://example.com/hook", event_kinds=[])  # bank-wide
+    teller.email = "teller1@bank.example"
+    teller.save(update_fields=["email"])
+    device = _enrolled(teller)
+
+    assert _login(Client(), teller, device).url == "/staff/"  # first login: a new address
+    assert _login(Client(), teller, device, offset=30).url == "/staff/"  # same address again
+    assert _login(Client(REMOTE_ADDR="10.9.8.7"), teller, device, offset=60).url == "/staff/"
+
+    alerts = list(OutboxEvent.objects.filter(kind="security.login_alert").order_by("id"))
+    assert [alert.payload["ip_address"] for alert in alerts] == ["127.0.0.1", "10.9.8.7"]
+    assert alerts[1].notify_email == "teller1@bank.example"
+    assert "10.9.8.7" in alerts[1].message
+    outbox_relay()
+    sent = Delivery.objects.filter(event__in=alerts)
+    assert {delivery.channel for delivery in sent} == {DeliveryChannel.EMAIL}  # never to a webhook
+    assert sent.count() == 2
