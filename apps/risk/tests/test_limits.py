@@ -201,8 +201,6 @@ def test_limit_refusal_through_the_api_is_a_422_problem_with_what_is_left(make_c
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_transfers_cannot_exceed_the_daily_limit_together(make_customer, make_account):
     """Two accounts of one customer, 150,000 each at once against 200,000 a day: one passes."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
     from apps.risk.models import Rule, RuleStatus
 
     # Transactional tests flush the tables (and the shipped rows) between tests: set what is proven.
