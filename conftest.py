@@ -22,6 +22,8 @@ from apps.customers.models import Customer
 from apps.customers.services import customer_create, customer_decide_kyc
 from apps.transactions.services import deposit_create
 
+pytest_plugins = ["tests.browser"]
+
 ALL_SCOPES = sorted(
     [
         "customers:read",
@@ -46,7 +48,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL (CI does)")
+    from tests.browser import browser_unavailable_reason
+
+    browser_missing = browser_unavailable_reason()
+    skip_browser = pytest.mark.skip(reason=browser_missing or "")
     for item in items:
+        if "browser" in item.keywords and browser_missing:
+            item.add_marker(skip_browser)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not settings.REDIS_URL:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),
     path("api/v1/", include("apps.api.urls")),
     path("staff/", include("apps.staff.urls")),
+    path("portal/", include("apps.portal.urls")),
     path("admin/", admin.site.urls),
 ]
 

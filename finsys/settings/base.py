@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.api",
     "apps.ops",
+    "apps.support",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [
