@@ -52,6 +52,7 @@ from apps.eod.models import (
 )
 from apps.eod.selectors import fee_candidates
 from apps.integrations.services import outbox_emit
+from apps.transactions import ledger_bulk
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind
 from apps.transactions.selectors import account_balances_at, accounts_inactive_since
@@ -130,6 +131,8 @@ def _snapshot(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any
 def _accrue(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any]:
     """Savings accounts with a positive day-end balance and a rate: balance x rate / 100 / 365,
     kept to 10 decimal places (half-even), not rounded to the currency."""
+    if connection.vendor == "postgresql":
+        return _accrue_sql(date=date)
     rows = (
         BalanceSnapshot.objects.filter(
             date=date,
@@ -165,6 +168,25 @@ def _accrue(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any]:
     return {"accruals": written + len(batch)}
 
 
+def _accrue_sql(*, date: dt.date) -> dict[str, Any]:
+    """`_accrue` in one INSERT ... SELECT. Exact: balance (4 places) x rate (4 places) is an
+    integer N of 1E-8 units, and N / 36,500 at 10 places is N / 365 units of 1E-10, rounded
+    half-even by integer division (365 is odd, so there is never a tie)."""
+    n = "(s.balance * p.interest_rate * 100000000)"
+    amount = f"((div({n}, 365) + CASE WHEN 2 * mod({n}, 365) > 365 THEN 1 ELSE 0 END) / 10000000000)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO eod_interestaccrual (account_id, date, balance, rate, amount, currency)"  # noqa: S608
+            f" SELECT s.account_id, s.date, s.balance, p.interest_rate, {amount}, s.currency"
+            " FROM eod_balancesnapshot s JOIN accounts_account a ON a.id = s.account_id"
+            " JOIN accounts_product p ON p.id = a.product_id"
+            " WHERE s.date = %s AND s.balance > 0 AND NOT a.is_internal AND p.kind = %s"
+            " AND p.interest_rate > 0 AND a.status <> %s ORDER BY s.account_id",
+            [date, ProductKind.SAVINGS, AccountStatus.CLOSED],
+        )
+        return {"accruals": cursor.rowcount}
+
+
 def _exact(total: Decimal) -> Decimal:
     """A SUM back at the accrual column's scale: exact on PostgreSQL (a no-op); SQLite sums in
     floating point, which this brings back for realistic amounts (see ledger_check._exact)."""
@@ -192,6 +214,8 @@ def _capitalise(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, A
     minor unit, posted from interest expense to the account (the remainder is forfeited)."""
     if not is_month_end(date):
         return {"skipped": "not month end"}
+    if connection.vendor == "postgresql":
+        return _capitalise_sql(actor=actor, date=date, now=now)
     totals = list(
         InterestAccrual.objects.filter(date__gte=date.replace(day=1), date__lte=date)
         .values("account_id", "currency")
@@ -243,6 +267,8 @@ def _charge_fees(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, 
     is recorded as short); frozen and dormant accounts are not charged (recorded as skipped)."""
     if not is_month_end(date):
         return {"skipped": "not month end"}
+    if connection.vendor == "postgresql":
+        return _charge_fees_sql(actor=actor, date=date, now=now)
     candidates = fee_candidates(date=date)
     if not candidates:
         return {"charged": 0, "partial": 0, "skipped": 0}
@@ -293,6 +319,131 @@ def _charge_fees(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, 
             row.entry = entry
         FeeCharge.objects.bulk_create(rows)
     return {str(outcome): count for outcome, count in counts.items()}
+
+
+def _gl_pks_sql(code: str, table: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT currency FROM {table}")  # noqa: S608 - our own table name
+        return _gl_pks(code, {currency for (currency,) in cursor.fetchall()})
+
+
+def _gl_values(gl: dict[str, int]) -> tuple[str, list[Any]]:
+    """`(VALUES (%s, %s::bigint), ...) AS gl(currency, id)` and its parameters."""
+    rows = ", ".join(["(%s, %s::bigint)"] * len(gl))
+    return f"(VALUES {rows}) AS gl(currency, id)", [value for pair in gl.items() for value in pair]
+
+
+def _capitalise_sql(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """`_capitalise` set-based: the month's totals in a temporary table, every account concerned
+    locked in one statement (ascending id), the entries through `ledger_bulk`, the
+    capitalisation rows in one INSERT ... SELECT."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS eod_month_interest")
+        cursor.execute(
+            "CREATE TEMP TABLE eod_month_interest ON COMMIT DROP AS"
+            " SELECT account_id, currency, sum(amount) AS accrued FROM eod_interestaccrual"
+            " WHERE date >= %s AND date <= %s GROUP BY account_id, currency",
+            [date.replace(day=1), date],
+        )
+        if not cursor.rowcount:
+            return {"capitalised": 0, "entries": 0}
+        capitalised = cursor.rowcount
+        gl = _gl_pks_sql(GlCode.INTEREST_EXPENSE, "eod_month_interest")
+        gl_sql, gl_params = _gl_values(gl)
+        ledger_bulk.accounts_lock_table(
+            "SELECT account_id FROM eod_month_interest UNION SELECT id FROM " + gl_sql,  # noqa: S608
+            gl_params,
+        )
+        # A closed account's or a sub-unit month's interest is forfeited (posted 0, no entry).
+        posted = ledger_bulk.half_even_sql("m.accrued", "cx.exponent")
+        cursor.execute("ALTER TABLE eod_month_interest ADD COLUMN posted numeric")
+        cursor.execute(
+            f"UPDATE eod_month_interest m SET posted = CASE WHEN a.status = %s OR {posted} <= 0 THEN 0"  # noqa: S608
+            f" ELSE {posted} END FROM accounts_account a, {ledger_bulk.exponents_sql()}"
+            " WHERE a.id = m.account_id AND cx.currency = m.currency",
+            [AccountStatus.CLOSED],
+        )
+        ledger_bulk.table_create("eod_interest_entries")
+        cursor.execute(
+            "INSERT INTO eod_interest_entries (key, debit_id, credit_id, amount, currency)"  # noqa: S608
+            f" SELECT m.account_id, gl.id, m.account_id, m.posted, m.currency FROM eod_month_interest m"
+            f" JOIN {gl_sql} ON gl.currency = m.currency WHERE m.posted > 0",
+            gl_params,
+        )
+        entries = ledger_bulk.entries_post_table(
+            actor=actor, kind=EntryKind.INTEREST, reference=f"Interest {date:%Y-%m}",
+            table="eod_interest_entries", booked_at=now,
+        )  # fmt: skip
+        cursor.execute(
+            "INSERT INTO eod_interestcapitalisation (account_id, month_end, accrued, posted, currency, entry_id)"
+            " SELECT m.account_id, %s, m.accrued, m.posted, m.currency, e.entry_id FROM eod_month_interest m"
+            " LEFT JOIN eod_interest_entries e ON e.key = m.account_id ORDER BY m.account_id",
+            [date],
+        )
+        cursor.execute("DROP TABLE eod_month_interest, eod_interest_entries")
+    return {"capitalised": capitalised, "entries": entries}
+
+
+def _charge_fees_sql(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any]:
+    """`_charge_fees` set-based (the candidates as `fee_candidates` selects them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS eod_month_fees")
+        cursor.execute(
+            "CREATE TEMP TABLE eod_month_fees ON COMMIT DROP AS"
+            " SELECT a.id AS account_id, a.currency, p.monthly_fee AS due FROM accounts_account a"
+            " JOIN accounts_product p ON p.id = a.product_id"
+            " WHERE NOT a.is_internal AND p.monthly_fee > 0 AND a.status NOT IN (%s, %s)",
+            [AccountStatus.CLOSED, AccountStatus.PENDING],
+        )
+        if not cursor.rowcount:
+            return {"charged": 0, "partial": 0, "skipped": 0}
+        gl = _gl_pks_sql(GlCode.FEE_INCOME, "eod_month_fees")
+        gl_sql, gl_params = _gl_values(gl)
+        ledger_bulk.accounts_lock_table(
+            "SELECT account_id FROM eod_month_fees UNION SELECT id FROM " + gl_sql,  # noqa: S608
+            gl_params,
+        )
+        # What is available down to the overdraft limit is charged, the rest recorded as short.
+        charge = ledger_bulk.half_even_sql("least(f.due, greatest(a.available + a.overdraft_limit, 0))", "cx.exponent")
+        cursor.execute(
+            "ALTER TABLE eod_month_fees ADD COLUMN charged numeric, ADD COLUMN outcome varchar(8),"
+            " ADD COLUMN reason varchar(100)"
+        )
+        cursor.execute(
+            "UPDATE eod_month_fees f"  # noqa: S608 - our own SQL
+            f" SET charged = CASE WHEN a.status <> %s OR {charge} <= 0 THEN 0 ELSE {charge} END,"
+            f" outcome = CASE WHEN a.status <> %s OR {charge} <= 0 THEN %s WHEN {charge} < f.due THEN %s ELSE %s END,"
+            f" reason = CASE WHEN a.status <> %s THEN 'account ' || a.status WHEN {charge} <= 0 THEN 'no funds'"
+            f" WHEN {charge} < f.due THEN 'funds short' ELSE '' END"
+            f" FROM accounts_account a, {ledger_bulk.exponents_sql()}"
+            " WHERE a.id = f.account_id AND cx.currency = f.currency",
+            [
+                AccountStatus.ACTIVE, AccountStatus.ACTIVE, FeeOutcome.SKIPPED, FeeOutcome.PARTIAL,
+                FeeOutcome.CHARGED, AccountStatus.ACTIVE,
+            ],
+        )  # fmt: skip
+        ledger_bulk.table_create("eod_fee_entries")
+        cursor.execute(
+            "INSERT INTO eod_fee_entries (key, debit_id, credit_id, amount, currency)"  # noqa: S608
+            f" SELECT f.account_id, f.account_id, gl.id, f.charged, f.currency FROM eod_month_fees f"
+            f" JOIN {gl_sql} ON gl.currency = f.currency WHERE f.charged > 0",
+            gl_params,
+        )
+        ledger_bulk.entries_post_table(
+            actor=actor, kind=EntryKind.FEE, reference=f"Monthly fee {date:%Y-%m}",
+            table="eod_fee_entries", booked_at=now,
+        )  # fmt: skip
+        cursor.execute(
+            "INSERT INTO eod_feecharge (account_id, date, due, charged, currency, outcome, reason, entry_id)"
+            " SELECT f.account_id, %s, f.due, f.charged, f.currency, f.outcome, f.reason, e.entry_id"
+            " FROM eod_month_fees f LEFT JOIN eod_fee_entries e ON e.key = f.account_id ORDER BY f.account_id",
+            [date],
+        )
+        cursor.execute("SELECT outcome, count(*) FROM eod_month_fees GROUP BY outcome")
+        counts = {str(outcome): 0 for outcome in (FeeOutcome.CHARGED, FeeOutcome.PARTIAL, FeeOutcome.SKIPPED)}
+        counts.update({outcome: count for outcome, count in cursor.fetchall()})
+        cursor.execute("DROP TABLE eod_month_fees, eod_fee_entries")
+    return counts
 
 
 def _dormancy(*, actor: Actor, date: dt.date, now: dt.datetime) -> dict[str, Any]:
