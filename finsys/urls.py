@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.contrib import admin
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
@@ -35,6 +37,18 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def handler500(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if request.path.startswith("/api/"):
+        if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+            # The database went away under the request (a restart, a cut connection): a
+            # temporary condition; the same request with the same Idempotency-Key is safe to
+            # send again (it runs once, or replays the answer if it had committed).
+            response = problem_json_response(
+                503,
+                ErrorCode.SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                "The database connection was lost. Send the same request again with the same Idempotency-Key.",
+            )
+            response["Retry-After"] = "1"
+            return response
         return problem_json_response(
             500, "internal_error", "Internal error", "Something went wrong on our side; it has been logged."
         )

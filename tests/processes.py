@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -70,9 +72,10 @@ def start_beat(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with the project's config on a free port; returns it once /healthz answers."""
-    port = free_port()
+def start_gunicorn(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn with the project's config on `port` (a free one by default); returns it once
+    /healthz answers."""
+    port = port or free_port()
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "finsys.wsgi:application"],
         cwd=ROOT,
@@ -88,6 +91,62 @@ def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             time.sleep(0.1)
     return server, base
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Processes:
+    """The processes of one test; stopped at the end whatever happens (newest first)."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[Any]] = []
+
+    def add(self, process: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            stop(process)
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port (no persistence), that the test may
+    kill and start again on the same port: the shared Redis is never touched."""
+
+    def __init__(self, processes: Processes) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.processes = processes
+        self.process: subprocess.Popen[Any] | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = self.processes.add(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(
+            lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).returncode == 0,
+            10,
+            "redis",
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: the broker disappears with whatever it held in memory."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of `pid` (gunicorn's workers, for a master's pid)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
 
 
 def stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
@@ -121,6 +180,23 @@ def http_call(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def api_token(base: str, name: str = "runtime", scopes: tuple[str, ...] = ("payments:write", "accounts:read")) -> str:
+    """A bank client's bearer token from the server at `base`; the secret is hashed with a
+    hasher the web process (production settings) knows."""
+    from django.test import override_settings
+
+    from apps.api.services import api_client_create
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
+        issued = api_client_create(name=name, scopes=list(scopes), customer=None)
+    status, token = http_call(
+        f"{base}/api/v1/oauth/token/",
+        form={"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
+    )
+    assert status == 200, token
+    return str(token["access_token"])
 
 
 class Receiver:

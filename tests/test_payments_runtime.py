@@ -6,19 +6,16 @@ stopped the API still accepts payments, and the outbox delivers them when Redis 
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
 
 from apps.accounts.models import Account, Hold, HoldStatus
-from apps.api.services import api_client_create
 from apps.common.principals import SYSTEM_ACTOR
 from apps.integrations.models import SimulatedGatewayPayment
 from apps.integrations.services import webhook_endpoint_create
@@ -26,15 +23,17 @@ from apps.integrations.signing import SIGNATURE_HEADER, signature_valid
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus
 from tests.processes import (
+    Processes,
     Receiver,
-    free_port,
+    RedisServer,
+    api_token,
     http_call,
     process_env,
     start_beat,
     start_gunicorn,
     start_worker,
-    stop,
     unique_queue,
+    wait_until,
 )
 from tests.processes import test_database_url as database_url
 
@@ -59,24 +58,9 @@ def _env(redis_url: str, **extra: str) -> dict[str, str]:
     return process_env(**{**settings_for_test, **extra})
 
 
-class Bank:
-    """The processes of one test; stopped at the end whatever happens."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[Any]] = []
-
-    def add(self, process: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
-        self.processes.append(process)
-        return process
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            stop(process)
-
-
 @pytest.fixture
-def bank() -> Iterator[Bank]:
-    processes = Bank()
+def bank() -> Iterator[Processes]:
+    processes = Processes()
     yield processes
     processes.stop()
 
@@ -88,16 +72,7 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-def _token(base: str) -> str:
-    """A bank client, its secret hashed with a hasher the web process (production settings) knows."""
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
-        issued = api_client_create(name="runtime", scopes=["payments:write", "accounts:read"], customer=None)
-    status, token = http_call(
-        f"{base}/api/v1/oauth/token/",
-        form={"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
-    )
-    assert status == 200, token
-    return str(token["access_token"])
+_token = api_token
 
 
 def _pay(base: str, token: str, account: Account, amount: str, account_number: str = "6222020200112233") -> Any:
@@ -117,13 +92,7 @@ def _pay(base: str, token: str, account: Account, amount: str, account_number: s
     return payment
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+_wait = wait_until
 
 
 def _statuses() -> list[str]:
@@ -204,35 +173,24 @@ def test_a_worker_killed_in_the_middle_of_settlement_leaves_every_payment_booked
 
 
 def test_with_redis_stopped_payments_are_accepted_and_delivered_when_it_returns(bank, make_account, receiver):
-    port = free_port()
-    redis_args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-
-    def start_redis() -> subprocess.Popen[Any]:
-        process = bank.add(subprocess.Popen(redis_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        _wait(
-            lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0,
-            10,
-            "redis",
-        )
-        return process
-
-    env = _env(f"redis://127.0.0.1:{port}/0")
+    redis = RedisServer(bank)
+    env = _env(redis.url)
     account = make_account(balance="1000.00")
     _endpoint, secret = webhook_endpoint_create(
         actor=SYSTEM_ACTOR, url=receiver.url, event_kinds=["payment.status_changed"]
     )
-    redis = start_redis()
+    redis.start()
     server, base = start_gunicorn(env)
     bank.add(server)
     token = _token(base)
     bank.add(start_worker(env, env["CELERY_QUEUE"]))
     bank.add(start_beat(env))
-    stop(redis)
+    redis.kill()
     payments = [_pay(base, token, account, "100.00"), _pay(base, token, account, "200.00")]
     time.sleep(1)
     assert _statuses() == ["held", "held"]  # nothing can run without the broker
     assert receiver.received == []
-    start_redis()
+    redis.start()
     _wait(lambda: set(_statuses()) <= FINAL, 60, "the payments to settle once Redis is back")
     _booked_exactly_once({account.pk: Decimal("1000.00")})
     for payment in payments:

@@ -1,0 +1,329 @@
+"""A Jepsen-style bank test: the real stack under concurrent load while faults are injected.
+
+gunicorn (2 workers x 4 threads) and a Celery worker + beat run as operators run them, on the
+test's PostgreSQL database and on a redis-server of the test's own (a free port; the shared
+Redis is never touched). Four client processes (tests/reliability/client.py) send transfers
+between eight accounts and payments out of them for LOAD_SECONDS, each with an Idempotency-Key,
+retrying every non-definitive answer with the same key. A reader in this process reads the sum
+of every cached balance in the bank, one statement (one snapshot) at a time, throughout.
+Meanwhile, on a fixed schedule:
+
+- the Celery worker is killed with SIGKILL while payments are at the gateway (twice), and
+  restarted;
+- one gunicorn worker is killed with SIGKILL (the master forks a new one);
+- Redis (the broker and cache) is killed with SIGKILL, and started again 3 s later;
+- every PostgreSQL backend of the test database but the test's own is terminated
+  (`pg_terminate_backend`), twice;
+- the whole web server (master and workers) is killed with SIGKILL and started again on the
+  same port.
+
+Then the checker proves, from the clients' logs and the database: every client request got a
+definitive answer; every acknowledged transfer (201) is in the ledger exactly once with its
+amount and accounts, and nothing else is (no transfer applied twice, none applied without an
+acknowledgement); replays gave the same transaction; every accepted payment (202) ended settled
+or rejected, booked once; each account's balance equals its opening balance plus what the
+acknowledged requests moved (no money created or lost); every reader snapshot summed to zero;
+check_ledger passes; the audit chains seal and verify. docs/reliability.md has the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.accounts.models import Account, Hold, HoldStatus
+from apps.audit.selectors import audit_chains_verify
+from apps.audit.services import chains_seal
+from apps.transactions.ledger_check import ledger_check
+from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus, Posting
+from tests.processes import (
+    PYTHON,
+    ROOT,
+    Processes,
+    RedisServer,
+    api_token,
+    children,
+    process_env,
+    start_beat,
+    start_gunicorn,
+    start_worker,
+    stop,
+    unique_queue,
+    wait_until,
+)
+from tests.processes import test_database_url as database_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ACCOUNTS = 8
+OPENING = Decimal("1000.00")
+CLIENTS = 4
+LOAD_SECONDS = 34.0
+CLIENT = ROOT / "tests" / "reliability" / "client.py"
+READER = "reliability-reader"
+
+
+class Reader(threading.Thread):
+    """Reads SUM(balance) over every account, one statement at a time, on its own connection
+    (reconnecting when a fault cuts it): a transfer half applied would show as a non-zero sum."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.sums: list[Decimal] = []
+        self.errors = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        while not self.halt.is_set():
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(self.dsn, autocommit=True, application_name=READER)
+                row = conn.execute("SELECT sum(balance) FROM accounts_account").fetchone()
+                self.sums.append(Decimal(row[0] if row else 0))
+            except psycopg.Error:
+                self.errors += 1
+                conn = None
+            time.sleep(0.05)
+        if conn is not None:
+            conn.close()
+
+
+def _terminate_backends() -> int:
+    """Terminate every backend of the test database except this test's and the reader's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> %s",
+            [READER],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it may have gone already
+        os.kill(pid, signal.SIGKILL)
+
+
+class Stack:
+    """The web server, worker and beat of the test, on its own Redis; faults go through here."""
+
+    def __init__(self, processes: Processes, tmp: Path) -> None:
+        self.processes = processes
+        self.redis = RedisServer(processes)
+        self.redis.start()
+        self.env = process_env(
+            DATABASE_URL=database_url(),
+            REDIS_URL=self.redis.url,
+            CELERY_QUEUE=unique_queue(),
+            CELERY_VISIBILITY_TIMEOUT="3",
+            FINSYS_GATEWAY_SIM_LATENCY_MS="300",
+            FINSYS_PAYMENT_RETRY_SECONDS="1",
+            FINSYS_PAYMENT_SWEEP_SECONDS="1",
+            FINSYS_OUTBOX_RELAY_SECONDS="1",
+            DEBUG="0",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            GUNICORN_WORKERS="2",
+            GUNICORN_THREADS="4",
+        )
+        self.web, self.base = start_gunicorn(self.env)
+        processes.add(self.web)
+        self.port = int(self.base.rsplit(":", 1)[1])
+        self.worker = processes.add(start_worker(self.env, self.env["CELERY_QUEUE"]))
+        processes.add(start_beat(self.env))
+        self.faults: list[str] = []
+
+    def note(self, fault: str) -> None:
+        self.faults.append(f"{time.strftime('%H:%M:%S', time.gmtime())} {fault}")
+
+    def kill_worker_mid_settlement(self) -> None:
+        # Wait (briefly) until a payment is at the gateway, so the kill lands mid-settlement.
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and not Payment.objects.filter(status=PaymentStatus.SUBMITTED).exists():
+            time.sleep(0.1)
+        in_flight = Payment.objects.filter(status=PaymentStatus.SUBMITTED).count()
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait(timeout=10)
+        self.note(f"SIGKILL Celery worker ({in_flight} payment(s) at the gateway)")
+        time.sleep(1)
+        self.worker = self.processes.add(start_worker(self.env, self.env["CELERY_QUEUE"]))
+
+    def kill_web_worker(self) -> None:
+        workers = children(self.web.pid)
+        if workers:
+            _kill(workers[0])
+        self.note(f"SIGKILL one gunicorn worker (pid {workers[0] if workers else '-'})")
+
+    def kill_web_server(self) -> None:
+        workers = children(self.web.pid)
+        for pid in [self.web.pid, *workers]:
+            _kill(pid)
+        self.web.wait(timeout=10)
+        down = time.monotonic()
+        self.web, _base = start_gunicorn(self.env, port=self.port)
+        self.processes.add(self.web)
+        self.note(
+            f"SIGKILL gunicorn master and {len(workers)} worker(s); answering again on the same port"
+            f" after {time.monotonic() - down:.1f} s"
+        )
+
+    def restart_redis(self) -> None:
+        self.redis.kill()
+        self.note("SIGKILL Redis (broker and cache) for 3 s")
+        time.sleep(3)
+        self.redis.start()
+
+    def terminate_backends(self) -> None:
+        self.note(f"pg_terminate_backend on {_terminate_backends()} backend(s) of the test database")
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    running = Processes()
+    yield running
+    running.stop()
+
+
+def _client_logs(tmp: Path) -> list[dict[str, Any]]:
+    records = []
+    for path in sorted(tmp.glob("client-*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return records
+
+
+def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_connections(
+    processes: Processes, make_account: Callable[..., Account], tmp_path: Path
+) -> None:
+    if subprocess.run(["which", "redis-server"], capture_output=True).returncode:
+        pytest.skip("needs redis-server on PATH: the test kills and restarts a Redis of its own")
+    began = time.monotonic()
+    accounts = [make_account(balance=OPENING) for _ in range(ACCOUNTS)]
+    public = {str(a.public_id): a.pk for a in accounts}
+    payments_before = Payment.objects.count()
+    stack = Stack(processes, tmp_path)
+    token = api_token(stack.base, name="reliability")
+    reader = Reader(database_url())
+    reader.start()
+
+    command = [PYTHON, str(CLIENT), stack.base, token, json.dumps(list(public))]
+    clients = [
+        processes.add(
+            subprocess.Popen(
+                [*command, str(seed), str(LOAD_SECONDS), str(tmp_path / f"client-{seed}.jsonl")],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
+        for seed in range(CLIENTS)
+    ]
+    started = time.monotonic()
+    setup_seconds = started - began
+    schedule: list[tuple[float, Callable[[], None]]] = [
+        (3, stack.kill_worker_mid_settlement),
+        (7, stack.kill_web_worker),
+        (10, stack.restart_redis),
+        (16, stack.terminate_backends),
+        (19, stack.kill_web_server),
+        (26, stack.terminate_backends),
+        (28, stack.kill_worker_mid_settlement),
+    ]
+    for at, fault in schedule:
+        time.sleep(max(0.0, at - (time.monotonic() - started)))
+        fault()
+    for client in clients:
+        client.wait(timeout=LOAD_SECONDS + 120)
+        assert client.returncode == 0, client.stderr.read() if client.stderr else ""
+    wait_until(
+        lambda: not Payment.objects.exclude(status__in=[PaymentStatus.SETTLED, PaymentStatus.REJECTED]).exists(),
+        60,
+        "every payment to be settled or rejected",
+    )
+    drained = time.monotonic()
+    reader.halt.set()
+    reader.join(timeout=10)
+
+    records = _client_logs(tmp_path)
+    report = {
+        "requests": len(records),
+        "statuses": dict(Counter(r["status"] for r in records)),
+        "retried_errors": dict(Counter(e for r in records for e in r["errors"])),
+        "faults": stack.faults,
+        "reader_snapshots": len(reader.sums),
+        "reader_reconnects": reader.errors,
+        "seconds": {
+            "setup": round(setup_seconds, 1),
+            "load_and_faults": round(drained - started, 1),
+        },
+    }
+    print(json.dumps(report, indent=2))
+
+    # Every request got a definitive answer, and the run did real work through the faults.
+    assert not [r for r in records if r["gave_up"]]
+    assert len(stack.faults) == len(schedule)
+    transfers = [r for r in records if r["op"] == "transfer"]
+    acknowledged = {r["key"]: r for r in transfers if r["status"] == 201}
+    assert len(acknowledged) > 50, report
+    assert sum(1 for r in records if r["errors"]) > 0, "no request met a fault: the faults proved nothing"
+    assert all(r["replay"]["same"] for r in records if "replay" in r)
+    # A fault is a 503 with a code (or a cut connection), never a bare 500.
+    assert not [e for r in records for e in r["errors"] if e.startswith("500")], report["retried_errors"]
+    refused = [r for r in records if r["status"] not in {201, 202}]
+    assert {r.get("code") for r in refused} <= {"insufficient_funds"}, refused[:5]
+
+    # Transfers: exactly the acknowledged ones are in the ledger, once each, as acknowledged.
+    entries = list(JournalEntry.objects.filter(kind=EntryKind.TRANSFER, reference__in=[r["key"] for r in transfers]))
+    assert len(entries) == len({e.reference for e in entries}), "a transfer applied twice"
+    assert {e.reference for e in entries} == set(acknowledged), "a transfer lost, or applied unacknowledged"
+    for entry in entries:
+        sent = acknowledged[entry.reference]
+        assert str(entry.public_id) == sent["id"]
+        legs = set(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
+        amount = Decimal(sent["amount"])
+        assert legs == {(public[sent["from"]], -amount), (public[sent["to"]], amount)}
+
+    # Payments: every accepted one is final and booked once (a settlement entry when settled).
+    accepted = {r["id"] for r in records if r["op"] == "payment" and r["status"] == 202}
+    payments = list(Payment.objects.filter(public_id__in=accepted))
+    assert len(payments) == len(accepted) == Payment.objects.count() - payments_before
+    settled = [p for p in payments if p.status == PaymentStatus.SETTLED]
+    assert all(p.settlement_entry_id for p in settled)
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == len(settled)
+    assert not Hold.objects.filter(status=HoldStatus.ACTIVE).exists()
+
+    # No money created or lost: each balance is its opening plus what was acknowledged.
+    expected = dict.fromkeys(public.values(), OPENING)
+    for sent in acknowledged.values():
+        expected[public[sent["from"]]] -= Decimal(sent["amount"])
+        expected[public[sent["to"]]] += Decimal(sent["amount"])
+    for payment in settled:
+        expected[payment.account_id] -= payment.amount
+    assert {a.pk: a.balance for a in Account.objects.filter(pk__in=expected)} == expected
+
+    # Every snapshot a reader took balanced; the ledger and the audit chains verify.
+    assert reader.sums, "the reader never read"
+    assert set(reader.sums) == {Decimal(0)}
+    assert ledger_check().ok
+    chains_seal(full=True)
+    grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+    verification = audit_chains_verify(grace=grace, now=timezone.now())
+    assert verification.ok, verification.first_problem
+    stop(stack.web)
