@@ -51,25 +51,25 @@ def unique_queue() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
-def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
+    """Start `args` in the project directory, its output appended to `log` (or discarded)."""
+    if log is None:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("ab") as out:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_worker(env: dict[str, str], queue: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """`celery -A finsys worker` consuming `queue`, solo pool: the task runs in this very
     process (no children), so a SIGKILL of it kills the task in the middle."""
     args = [str(BIN / "celery"), "-A", "finsys", "worker", "--pool", "solo", "--concurrency", "1", "-Q", queue]
-    return subprocess.Popen(
-        [*args, "--loglevel", "WARNING"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    return _spawn([*args, "--loglevel", "WARNING"], env, log)
 
 
-def start_beat(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_beat(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
     """`celery -A finsys beat` (its own process, so killing a worker leaves it alone); the
     environment's CELERY_QUEUE routes what it sends to the test's worker."""
-    return subprocess.Popen(
-        [str(BIN / "celery"), "-A", "finsys", "beat", "--loglevel", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return _spawn([str(BIN / "celery"), "-A", "finsys", "beat", "--loglevel", "WARNING"], env, log)
 
 
 def start_gunicorn(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:

@@ -97,8 +97,8 @@ class Reader(threading.Thread):
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self.dsn, autocommit=True, application_name=READER)
-                row = conn.execute("SELECT sum(balance) FROM accounts_account").fetchone()
-                self.sums.append(Decimal(row[0] if row else 0))
+                row = conn.execute("SELECT coalesce(sum(balance), 0) FROM accounts_account").fetchone()
+                self.sums.append(Decimal(row[0]) if row else Decimal(0))
             except psycopg.Error:
                 self.errors += 1
                 conn = None
@@ -147,9 +147,21 @@ class Stack:
         self.web, self.base = start_gunicorn(self.env)
         processes.add(self.web)
         self.port = int(self.base.rsplit(":", 1)[1])
-        self.worker = processes.add(start_worker(self.env, self.env["CELERY_QUEUE"]))
-        processes.add(start_beat(self.env))
+        self.logs = tmp
+        self.worker = processes.add(start_worker(self.env, self.env["CELERY_QUEUE"], tmp / "worker.log"))
+        self.beat = processes.add(start_beat(self.env, tmp / "beat.log"))
         self.faults: list[str] = []
+        self.restarts: list[str] = []
+
+    def supervise(self) -> None:
+        """What `restart: unless-stopped` does in docker-compose.yml: a worker or beat that
+        exited on its own (not killed by a fault) is started again, and the test says so."""
+        if self.worker.poll() is not None:
+            self.restarts.append(f"worker exited with {self.worker.returncode}")
+            self.worker = self.processes.add(start_worker(self.env, self.env["CELERY_QUEUE"], self.logs / "worker.log"))
+        if self.beat.poll() is not None:
+            self.restarts.append(f"beat exited with {self.beat.returncode}")
+            self.beat = self.processes.add(start_beat(self.env, self.logs / "beat.log"))
 
     def note(self, fault: str) -> None:
         self.faults.append(f"{time.strftime('%H:%M:%S', time.gmtime())} {fault}")
@@ -164,7 +176,7 @@ class Stack:
         self.worker.wait(timeout=10)
         self.note(f"SIGKILL Celery worker ({in_flight} payment(s) at the gateway)")
         time.sleep(1)
-        self.worker = self.processes.add(start_worker(self.env, self.env["CELERY_QUEUE"]))
+        self.worker = self.processes.add(start_worker(self.env, self.env["CELERY_QUEUE"], self.logs / "worker.log"))
 
     def kill_web_worker(self) -> None:
         workers = children(self.web.pid)
@@ -246,20 +258,31 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
         (26, stack.terminate_backends),
         (28, stack.kill_worker_mid_settlement),
     ]
-    for at, fault in schedule:
-        time.sleep(max(0.0, at - (time.monotonic() - started)))
-        fault()
-    for client in clients:
-        client.wait(timeout=LOAD_SECONDS + 120)
-        assert client.returncode == 0, client.stderr.read() if client.stderr else ""
-    wait_until(
-        lambda: not Payment.objects.exclude(status__in=[PaymentStatus.SETTLED, PaymentStatus.REJECTED]).exists(),
-        60,
-        "every payment to be settled or rejected",
-    )
-    drained = time.monotonic()
-    reader.halt.set()
-    reader.join(timeout=10)
+    try:
+        for at, fault in schedule:
+            while time.monotonic() - started < at:
+                stack.supervise()
+                time.sleep(0.25)
+            fault()
+        while any(client.poll() is None for client in clients):
+            stack.supervise()
+            time.sleep(0.25)
+        assert all(client.returncode == 0 for client in clients), [c.stderr.read() for c in clients if c.stderr]
+
+        def final() -> bool:
+            stack.supervise()
+            return not Payment.objects.exclude(status__in=[PaymentStatus.SETTLED, PaymentStatus.REJECTED]).exists()
+
+        try:
+            wait_until(final, 120, "every payment to be settled or rejected")
+        except AssertionError:
+            statuses = Counter(Payment.objects.values_list("status", flat=True))
+            logs = {name: (tmp_path / name).read_text(errors="replace")[-3000:] for name in ("worker.log", "beat.log")}
+            raise AssertionError(f"payments {dict(statuses)}; restarts {stack.restarts}; logs {logs}") from None
+        drained = time.monotonic()
+    finally:
+        reader.halt.set()
+        reader.join(timeout=10)
 
     records = _client_logs(tmp_path)
     report = {
@@ -267,6 +290,7 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
         "statuses": dict(Counter(r["status"] for r in records)),
         "retried_errors": dict(Counter(e for r in records for e in r["errors"])),
         "faults": stack.faults,
+        "restarted_after_exiting_on_their_own": stack.restarts,
         "reader_snapshots": len(reader.sums),
         "reader_reconnects": reader.errors,
         "seconds": {
