@@ -72,17 +72,18 @@ def start_beat(env: dict[str, str], log: Path | None = None) -> subprocess.Popen
     return _spawn([str(BIN / "celery"), "-A", "finsys", "beat", "--loglevel", "WARNING"], env, log)
 
 
-def start_gunicorn(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with the project's config on `port` (a free one by default); returns it once
-    /healthz answers."""
+def start_gunicorn(
+    env: dict[str, str], port: int | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn with the project's config on `port` (a free one by default), its output
+    appended to `log` (or a pipe); returns it once /healthz answers."""
     port = port or free_port()
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "finsys.wsgi:application"],
-        cwd=ROOT,
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "finsys.wsgi:application"]
+    bound = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    if log is None:
+        server = subprocess.Popen(args, cwd=ROOT, env=bound, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    else:
+        server = _spawn(args, bound, log)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
