@@ -22,16 +22,21 @@ def job_send(name: str, *args: Any, countdown: float | None = None) -> bool:
     from kombu.exceptions import OperationalError
 
     current_app.loader.import_default_modules()
-    task = current_app.tasks[name]
+    # None in a fresh web process whose threads race the lazy task autodiscovery (seen under
+    # load in tests/reliability): then the task is sent by its name, which needs no registry.
+    task = current_app.tasks.get(name)
     if current_app.conf.task_always_eager:
-        task.apply_async(args=args, countdown=countdown)
+        (task or current_app.tasks[name]).apply_async(args=args, countdown=countdown)
         return True
     try:
         # Publishing on a broker that is down would wait for it to come back (kombu retries the
         # connection without limit): connect once, and give up at the first refusal.
         with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0)
-            task.apply_async(args=args, countdown=countdown, retry=False, connection=connection)
+            if task is not None:
+                task.apply_async(args=args, countdown=countdown, retry=False, connection=connection)
+            else:
+                current_app.send_task(name, args=args, countdown=countdown, retry=False, connection=connection)
     except (OperationalError, OSError) as exc:
         logger.warning("could not enqueue %s (%s); the scheduled sweep will pick it up", name, exc)
         return False
@@ -39,5 +44,15 @@ def job_send(name: str, *args: Any, countdown: float | None = None) -> bool:
 
 
 def job_enqueue_after_commit(name: str, *args: Any, countdown: float | None = None) -> None:
-    """Send the task once the current transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: job_send(name, *args, countdown=countdown))
+    """Send the task once the current transaction commits (at once outside a transaction).
+
+    The business action has committed by then: whatever goes wrong in sending the nudge is
+    logged, never turned into an error answer for work that was done."""
+
+    def send() -> None:
+        try:
+            job_send(name, *args, countdown=countdown)
+        except Exception:
+            logger.exception("could not enqueue %s; the scheduled sweep will pick it up", name)
+
+    transaction.on_commit(send)
