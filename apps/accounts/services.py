@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Field, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_perms, remove_perm
@@ -350,7 +350,9 @@ _LOCKED_FIELDS = (
     "public_id", "number", "customer_id", "currency", "status", "is_internal", "gl_code",
     "balance", "available", "overdraft_limit",
 )  # fmt: skip
-_LOCKED_COLUMNS = ", ".join(["id", *(Account._meta.get_field(name).column for name in _LOCKED_FIELDS)])
+_LOCKED_COLUMNS = ", ".join(
+    ["id", *(str(field.column) for name in _LOCKED_FIELDS if isinstance(field := Account._meta.get_field(name), Field))]
+)
 
 
 def accounts_lock_for_movement(
