@@ -258,6 +258,31 @@ def accounts_mark_dormant(*, actor: Actor, pks: Iterable[int], inactive_since: d
     return [account.number for account in locked.values()]
 
 
+def account_overdraft_limit_set(*, actor: Actor, account: Account, limit: Decimal, reason: str = "") -> Account:
+    """Set how far below zero a customer account's `available` may go (credit facilities,
+    apps.risk). Under the account's row lock, like every movement, so a debit sees either the
+    old or the new limit, never a mix. A limit below what is already drawn keeps the drawn
+    amount (the database refuses anything else) and stops any further drawing."""
+    if limit < 0:
+        raise ValidationFailed({"limit": [_("A limit cannot be negative.")]})
+    with transaction.atomic():
+        locked = _locked(account)
+        if locked.is_internal:
+            raise ValidationFailed({"account": [_("The bank's own accounts have no overdraft limit.")]})
+        drawn = max(Decimal(0), -locked.available)
+        before = locked.overdraft_limit
+        locked.overdraft_limit = max(limit, drawn)
+        locked.save(update_fields=["overdraft_limit", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="account.overdraft_limit_set",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"before": str(before), "after": str(locked.overdraft_limit), "asked": str(limit), "reason": reason},
+        )
+    return locked
+
+
 # --- used by the ledger (apps.transactions) ------------------------------------------------
 
 

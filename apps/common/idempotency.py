@@ -5,7 +5,9 @@ The record is inserted first, in the same database transaction as the business a
   first commits, then finds the stored response and replays it;
 - if the first rolls back (a crash, a lost connection), nothing is stored and a retry runs anew;
 - a business refusal (DomainError) is rolled back to a savepoint and its response is stored,
-  except a 400 (malformed request): it propagates and the record goes with the transaction.
+  except a 400 (malformed request): it propagates and the record goes with the transaction;
+  what the refusal asked to record after its rollback (apps.common.refusals) is written then,
+  in the same transaction as the stored response: once per request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.utils import timezone
 
 from apps.common.errors import DomainError, IdempotencyConflict
 from apps.common.models import IdempotencyRecord
+from apps.common.refusals import refusal_settle
 
 Outcome = tuple[int, Any]
 
@@ -85,6 +88,7 @@ def run_idempotent(
                         # (503): roll the record back, store nothing, so a later retry runs
                         raise
                     status, body = on_refusal(refusal)
+                    refusal_settle(refusal, caught=True)  # e.g. the alert of a blocked movement
                 _store_response(record_id, status, body)
             return IdempotentResult(status=status, body=body, replayed=False)
         except IntegrityError:
