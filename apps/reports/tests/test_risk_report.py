@@ -41,7 +41,10 @@ def month(make_customer, make_account):
     facility = facility_request(actor=MAKER, account=account, limit=Money(Decimal(800), "CNY"), rate=Decimal(10))
     approval_approve(actor=CHECKER, approval=facility.approval)
     transfer_create(
-        actor=SYSTEM_ACTOR, from_account=account.public_id, to_account=sink.public_id, money=Money(Decimal("250.50"), "CNY")
+        actor=SYSTEM_ACTOR,
+        from_account=account.public_id,
+        to_account=sink.public_id,
+        money=Money(Decimal("250.50"), "CNY"),
     )
     Alert.objects.create(
         category=AlertCategory.LIMIT, customer=alice, outcome="block", reason="refused: limit daily", kind="transfer",
@@ -53,7 +56,9 @@ def month(make_customer, make_account):
     approval_approve(actor=CHECKER, approval=fx_rate_request(actor=MAKER, base="USD", quote="CNY", mid=Decimal("7.2")))
     bob = make_customer(name="Bob")
     cny, usd = make_account(customer=bob, balance="7200"), make_account(customer=bob, currency="USD")
-    fx_transfer_create(actor=SYSTEM_ACTOR, from_account=cny.public_id, to_account=usd.public_id, money=Money(Decimal(7200), "CNY"))
+    fx_transfer_create(
+        actor=SYSTEM_ACTOR, from_account=cny.public_id, to_account=usd.public_id, money=Money(Decimal(7200), "CNY")
+    )
     fx_limit_set(actor=MAKER, currency="USD", limit=Decimal(500))
     RiskProfile.objects.create(customer=alice, score=55, factors={"pep": {"value": True, "points": 25}})
     RiskProfile.objects.create(customer=bob, score=12, factors={})
@@ -88,7 +93,9 @@ def test_the_xlsx_holds_every_section_with_the_months_numbers(month):
     assert summary["FX positions over their limit at period end"] == 1
     exposure = sheet_rows(book, "Credit exposure by customer")
     assert exposure == [(month.pk, "王小明", "CNY", 1, "800.00", "250.50", "549.50", "800.00")]
-    assert sheet_rows(book, "Credit exposure by product") == [("CURRENT-CNY", "CNY", 1, "800.00", "250.50", "549.50", "800.00")]
+    assert sheet_rows(book, "Credit exposure by product") == [
+        ("CURRENT-CNY", "CNY", 1, "800.00", "250.50", "549.50", "800.00")
+    ]
     breaches = sheet_rows(book, "Limit breaches")
     assert [(r[1], r[3], r[4], r[5]) for r in breaches] == [(month.pk, "transfer", "90000.00", "CNY")]
     outcomes = sheet_rows(book, "Alerts and outcomes")
