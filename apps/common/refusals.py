@@ -5,8 +5,9 @@ wrong for the record that it was refused: a risk rule that blocks a transfer mus
 (docs/adr/0014). The refusing code attaches a callable to the error (`refusal_defer`); the code
 that ends the rollback runs it in a transaction of its own (`refusal_settle`):
 
-- `apps.common.idempotency.run_idempotent` (the API), right after rolling back to its
-  savepoint: the record commits with the stored 422, so a replayed request records nothing twice;
+- `apps.common.idempotency.run_idempotent` (the API), in the short transaction that stores the
+  refusal's answer once the action's transaction rolled back: the record commits with the
+  stored 422, so a replayed request records nothing twice;
 - a service called outside any transaction (a command, a task), once its own transaction is gone.
 
 While the refusal is still unwinding through a caller's transaction nothing runs (it would be
