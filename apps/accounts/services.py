@@ -353,15 +353,25 @@ def account_require_currency(account: Account, currency: str) -> None:
 def account_require_funds(account: Account, amount: Decimal) -> None:
     """Internal accounts may go negative; customer accounts down to their overdraft limit."""
     if not account.is_internal and account.available - amount < -account.overdraft_limit:
-        raise InsufficientFunds(
-            _("Available %(available)s %(currency)s is less than %(amount)s.")
-            % {
-                "available": format_amount(account.available, account.currency),
-                "amount": format_amount(amount, account.currency),
-                "currency": account.currency,
-            },
-            extra={"account": str(account.public_id)},
-        )
+        values = {
+            "available": format_amount(account.available, account.currency),
+            "amount": format_amount(amount, account.currency),
+            "currency": account.currency,
+            "limit": format_amount(account.overdraft_limit, account.currency),
+        }
+        if account.overdraft_limit > 0:  # an overdraft facility (apps.risk): say how far it goes
+            message = (
+                _(
+                    "Available %(available)s %(currency)s with an overdraft limit of %(limit)s %(currency)s "
+                    "does not cover %(amount)s."
+                )
+                % values
+            )
+            extra = {"account": str(account.public_id), "overdraft_limit": values["limit"]}
+        else:
+            message = _("Available %(available)s %(currency)s is less than %(amount)s.") % values
+            extra = {"account": str(account.public_id)}
+        raise InsufficientFunds(message, extra=extra)
 
 
 def gl_account_pk(code: str, currency: str) -> int | None:

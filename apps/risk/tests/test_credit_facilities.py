@@ -133,7 +133,9 @@ def test_overdraft_goes_down_to_the_limit_and_not_a_cent_further_through_the_api
     source.refresh_from_db()
     assert (source.balance, source.available) == (Decimal("-499.99"), Decimal("-499.99"))
     before = ledger_state()
-    assert_problem(transfer("0.02"), 422, "insufficient_funds")
+    problem = assert_problem(transfer("0.02"), 422, "insufficient_funds")
+    assert problem["overdraft_limit"] == "500.00"
+    assert "overdraft limit of 500.00 CNY" in problem["detail"]
     assert ledger_state() == before
     assert transfer("0.01").status_code == 201
     source.refresh_from_db()
