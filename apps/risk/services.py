@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import Account
 from apps.audit.services import audit_record
 from apps.common.errors import LimitExceeded, NotFound, ValidationFailed
 from apps.common.money import Money, format_amount
@@ -37,6 +39,7 @@ from apps.risk.models import (
     RuleStatus,
     Tier,
 )
+from apps.transactions.models import EntryKind
 from apps.transactions.screening import Movement, ScreeningDecision, ScreeningOutcome
 from apps.transactions.services import transfer_create
 
@@ -341,6 +344,17 @@ def movement_check(movement: Movement) -> ScreeningDecision:
             return ScreeningDecision(ScreeningOutcome(action), reason)
     _usage_add(rows, movement.money.amount)
     return ScreeningDecision(ScreeningOutcome.ALLOW, "within limits, no rule fired")
+
+
+def payment_limits_consume(*, actor: Actor, account: Account, money: Money) -> None:
+    """The customer's channel limits for an outgoing payment from `account`, locked by the
+    payment's transaction already: refused (422 limit_exceeded, which limit and what is left) or
+    counted. The portal calls it inside the payment's transaction, so a refusal stores nothing.
+    (Payments through the API are not limited here: their limits are the client's contract.)"""
+    if actor.channel.value not in settings.FINSYS_RISK_CHANNELS:
+        return
+    movement = Movement(kind=EntryKind.PAYMENT, actor=actor, money=money, source=account)
+    _usage_add(limits_check(movement), money.amount)
 
 
 def _alert_open(*, movement: Movement, decision: ScreeningDecision, reference: str, rule: Rule | None = None) -> Alert:
