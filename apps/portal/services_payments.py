@@ -441,7 +441,7 @@ def _lock_pending(*, user: User, public_id: uuid.UUID | str) -> PaymentInstructi
     portal_user = portal_user_of(user)
     try:
         instruction = (
-            PaymentInstruction.objects.select_for_update()
+            PaymentInstruction.objects.select_for_update(of=("self",))
             .select_related("account", "account__customer", "initiated_by", "to_account")
             .get(public_id=public_id, account__customer_id=portal_user.customer_id)
         )
