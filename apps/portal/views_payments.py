@@ -8,6 +8,7 @@ a URL is looked up among what this login may see, so another customer's id answe
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from django.contrib import messages
@@ -46,6 +47,9 @@ from apps.transactions.selectors import (
 
 SESSION_KEY = "portal_confirmations"
 KEEP_CONFIRMATIONS = 10
+# A confirmation screen is valid this long: well inside the idempotency records' 24 hours, so a
+# confirmation can never be replayed after its record is purged.
+CONFIRMATION_SECONDS = 30 * 60
 FORM_FIELDS = {"to_account": "to_number"}  # a service's field name -> the form's
 
 
@@ -68,7 +72,7 @@ def _remember(request: HttpRequest, draft: Draft) -> str:
     """A one-time token for this confirmation screen, kept with the draft in the session."""
     token = secrets.token_urlsafe(24)
     pending = dict(request.session.get(SESSION_KEY, {}))
-    pending[token] = draft.as_dict()
+    pending[token] = {"draft": draft.as_dict(), "at": int(time.time())}
     request.session[SESSION_KEY] = dict(list(pending.items())[-KEEP_CONFIRMATIONS:])
     return token
 
@@ -140,10 +144,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation screen: what will move, the fee and the total; submitting it performs the
     movement once for this token (a second submission shows the first one's outcome)."""
     stored = request.session.get(SESSION_KEY, {}).get(token)
-    if stored is None:
+    if not isinstance(stored, dict) or time.time() - int(stored.get("at", 0)) > CONFIRMATION_SECONDS:
         messages.error(request, _("This confirmation is no longer valid. Please start again."))
         return redirect("portal:payments")
-    draft = Draft.from_dict(stored)
+    draft = Draft.from_dict(stored["draft"])
     form = ConfirmForm(request.POST or None)
     refusal = ""
     if request.method == "POST" and form.is_valid():
