@@ -102,6 +102,16 @@ URL_POLICIES: dict[str, Policy] = {
     "portal:profile": PORTAL,
     "portal:profile-contact": PORTAL,
     "portal:profile-contact-confirm": PORTAL,
+    # moving money in the portal (apps/portal/views_payments.py, views_beneficiaries.py)
+    "portal:transfer-new": PORTAL,
+    "portal:transfer": PORTAL,
+    "portal:payments": PORTAL,
+    "portal:payment-new": PORTAL,
+    "portal:payment": PORTAL,
+    "portal:confirm": PORTAL,  # a confirmation token of another session answers 404
+    "portal:instruction": PORTAL,
+    "portal:beneficiaries": PORTAL,
+    "portal:beneficiary-delete": PORTAL,
     # REST API
     "api:token": PUBLIC,
     "api:schema": PUBLIC,

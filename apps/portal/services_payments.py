@@ -28,13 +28,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.models import Account
 from apps.accounts.services import (
-    MANDATE_APPROVE,
-    MANDATE_INITIATE,
-    MANDATE_VIEW,
     account_require_active,
     account_require_currency,
     account_require_funds,
@@ -55,8 +51,10 @@ from apps.common.errors import (
 from apps.common.idempotency import run_idempotent
 from apps.common.models import IdempotencyRecord
 from apps.common.money import Money, MoneyError, format_amount, parse_amount
-from apps.common.principals import Actor, Channel
+from apps.common.principals import Actor
 from apps.customers.models import Customer, CustomerKind, PortalUser
+from apps.portal.selectors import RIGHT_APPROVE, RIGHT_VIEW, portal_account, portal_has_totp, portal_user_of
+from apps.portal.services import portal_actor
 from apps.risk.selectors import paid_to_before
 from apps.risk.services import payment_limits_consume
 from apps.transactions.fees import FeeQuote, movement_fee
@@ -76,57 +74,30 @@ from apps.transactions.services_payments import Beneficiary, payment_create
 # --- who is acting, and on which accounts ------------------------------------------------------
 
 
-def portal_user_of(user: Any) -> PortalUser:
-    """The portal identity of a logged-in user; anybody else may not reach portal money pages."""
-    portal_user = getattr(user, "portal_user", None) if getattr(user, "is_authenticated", False) else None
-    if portal_user is None or not user.is_active:
+def portal_user_or_404(user: Any) -> PortalUser:
+    """The portal identity of a logged-in portal user; anybody else reaches nothing here."""
+    portal_user = portal_user_of(user)
+    if portal_user is None:
         raise NotFound()
-    return portal_user  # type: ignore[no-any-return]
+    return portal_user
 
 
 def portal_movement_actor(user: Any) -> Actor:
-    portal_user = portal_user_of(user)
-    return Actor(label=f"portal:{user.get_username()}", channel=Channel.PORTAL, customer_id=portal_user.customer_id)
+    return portal_actor(portal_user_or_404(user))
 
 
 def _is_corporate(customer: Customer) -> bool:
     return customer.kind == CustomerKind.CORPORATE
 
 
-def _customer_accounts(customer: Customer) -> Any:
-    return Account.objects.filter(customer=customer, is_internal=False).select_related("customer", "product")
-
-
-def _accounts_with_right(user: User, right: str) -> Any:
-    portal_user = portal_user_of(user)
-    accounts = _customer_accounts(portal_user.customer)
-    if not _is_corporate(portal_user.customer):
-        return accounts
-    return get_objects_for_user(user, f"accounts.{right}", klass=accounts, accept_global_perms=False)
-
-
-def accounts_viewable(user: User) -> list[Account]:
-    """The accounts whose payments this portal user may see."""
-    return list(_accounts_with_right(user, MANDATE_VIEW).order_by("id"))
-
-
-def accounts_payable_from(user: User) -> list[Account]:
-    """The accounts this portal user may initiate transfers and payments from."""
-    return list(_accounts_with_right(user, MANDATE_INITIATE).order_by("id"))
-
-
 def check_initiator(user: User, account: Account) -> None:
-    """NotFound for an account the user may not even see; PermissionDenied without the right."""
-    portal_user = portal_user_of(user)
-    if account.is_internal or account.customer_id != portal_user.customer_id:
+    """NotFound for an account the user may not even see (another customer's looks missing);
+    PermissionDenied for a corporate user without the initiate right on it."""
+    portal_user = portal_user_or_404(user)
+    if portal_account(user, account.public_id, RIGHT_VIEW) is None:
         raise NotFound()
     if _is_corporate(portal_user.customer):
         mandate_check_initiator(user=user, account=account)
-
-
-def totp_enabled(user: User) -> bool:
-    """The customer switched on a second factor (a confirmed TOTP device on their portal login)."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 class StepUpFailed(ValidationFailed):
@@ -145,13 +116,17 @@ def step_up_verify(*, user: User, token: str) -> None:
         raise StepUpFailed(_("Enter the six-digit code your authenticator app shows."))
     if not (token.isascii() and token.isdigit() and 6 <= len(token) <= 8):
         raise StepUpFailed(_("Enter the digits your authenticator app shows."))
-    accepted = False
+    accepted = throttled = False
     with transaction.atomic():
         for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"):
             allowed, _why = device.verify_is_allowed()
-            if allowed and device.verify_token(token):
+            if not allowed:
+                throttled = True
+            elif device.verify_token(token):
                 accepted = True
                 break
+    if throttled and not accepted:
+        raise StepUpFailed(_("Too many wrong codes. Wait a few seconds, then enter the current code."))
     if not accepted:
         raise StepUpFailed(_("That code is not right. Codes change every 30 seconds; try the current one."))
 
@@ -226,7 +201,7 @@ def movement_quote(*, user: User, draft: Draft) -> Quote:
     """Check a draft as far as it can be checked before confirmation, and price it. Refusals:
     ValidationFailed (per form field), NotFound (an id that is not the customer's), and the
     account rules (not active, currency, funds) with their own messages."""
-    portal_user = portal_user_of(user)
+    portal_user = portal_user_or_404(user)
     customer = portal_user.customer
     if draft.kind not in DRAFT_KINDS:
         raise ValidationFailed({"kind": [_("Choose what kind of transfer this is.")]})
@@ -274,7 +249,7 @@ def movement_quote(*, user: User, draft: Draft) -> Quote:
         fee=fee,
         target=target,
         beneficiary=beneficiary,
-        needs_step_up=new_payee and totp_enabled(user),
+        needs_step_up=new_payee and portal_has_totp(user=user),
         needs_approval=_is_corporate(customer) and mandate_requires_second_approval(account=source, amount=money),
     )
 
@@ -438,7 +413,7 @@ def instruction_create(*, actor: Actor, user: User, quote: Quote) -> PaymentInst
 
 
 def _lock_pending(*, user: User, public_id: uuid.UUID | str) -> PaymentInstruction:
-    portal_user = portal_user_of(user)
+    portal_user = portal_user_or_404(user)
     try:
         instruction = (
             PaymentInstruction.objects.select_for_update(of=("self",))
@@ -528,10 +503,10 @@ def can_approve(user: User, instruction: PaymentInstruction) -> bool:
     """Whether to offer this user the approve and reject buttons."""
     if instruction.status != InstructionStatus.PENDING or instruction.initiated_by_id == user.pk:
         return False
-    portal_user = portal_user_of(user)
+    portal_user = portal_user_or_404(user)
     if not _is_corporate(portal_user.customer):
         return False
-    return bool(user.has_perm(f"accounts.{MANDATE_APPROVE}", instruction.account))
+    return portal_account(user, instruction.account.public_id, RIGHT_APPROVE) is not None
 
 
 def total_text(money: Money) -> str:

@@ -26,7 +26,7 @@ from apps.transactions.services_beneficiaries import beneficiary_delete, benefic
 @require_http_methods(["GET", "POST"])
 def beneficiary_list(request: HttpRequest) -> HttpResponse:
     customer = portal_customer(request)
-    form = BeneficiaryForm(request.POST or None)
+    form = BeneficiaryForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             saved = beneficiary_save(actor=portal_actor_of(request), customer=customer, **form.cleaned_data)

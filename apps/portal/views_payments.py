@@ -87,7 +87,7 @@ def _draft_to_confirm(request: HttpRequest, form: Any) -> HttpResponse | None:
     except DomainError as refusal:
         _form_refusal(form, refusal)
         return None
-    return redirect("portal:confirm", token=_remember(request, draft))
+    return redirect("portal:confirm", confirmation=_remember(request, draft))
 
 
 @portal_login_required
@@ -97,7 +97,7 @@ def _draft_to_confirm(request: HttpRequest, form: Any) -> HttpResponse | None:
 def transfer_new(request: HttpRequest) -> HttpResponse:
     accounts = list(portal_accounts(request.user, RIGHT_INITIATE))
     own = list(portal_accounts(request.user, RIGHT_VIEW))
-    form = TransferForm(request.POST or None, accounts=accounts, own_accounts=own)
+    form = TransferForm(request.POST if request.method == "POST" else None, accounts=accounts, own_accounts=own)
     if request.method == "POST" and form.is_valid():
         response = _draft_to_confirm(request, form)
         if response is not None:
@@ -113,7 +113,12 @@ def payment_new(request: HttpRequest) -> HttpResponse:
     accounts = list(portal_accounts(request.user, RIGHT_INITIATE))
     beneficiaries = list(beneficiaries_of(customer_id=portal_customer(request).pk))
     initial = {"beneficiary": request.GET.get("beneficiary", "")}
-    form = PaymentForm(request.POST or None, accounts=accounts, beneficiaries=beneficiaries, initial=initial)
+    form = PaymentForm(
+        request.POST if request.method == "POST" else None,
+        accounts=accounts,
+        beneficiaries=beneficiaries,
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         response = _draft_to_confirm(request, form)
         if response is not None:
@@ -127,7 +132,7 @@ def _after(request: HttpRequest, outcome: Any) -> HttpResponse:
         return redirect("portal:payment", payment_id=outcome.id)
     if outcome.result == "transfer":
         messages.success(request, _("The transfer is done."))
-        return redirect("portal:transfer", entry_id=outcome.id)
+        return redirect("portal:transfer", transaction_id=outcome.id)
     if outcome.result == "instruction":
         messages.info(request, _("Saved. It waits for a second user with the right to approve it."))
         return redirect("portal:instruction", instruction_id=outcome.id)
@@ -140,15 +145,18 @@ def _after(request: HttpRequest, outcome: Any) -> HttpResponse:
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
+def confirm(request: HttpRequest, confirmation: str) -> HttpResponse:
     """The confirmation screen: what will move, the fee and the total; submitting it performs the
     movement once for this token (a second submission shows the first one's outcome)."""
+    token = confirmation
     stored = request.session.get(SESSION_KEY, {}).get(token)
-    if not isinstance(stored, dict) or time.time() - int(stored.get("at", 0)) > CONFIRMATION_SECONDS:
+    if not isinstance(stored, dict):
+        raise Http404()  # not a confirmation of this session
+    if time.time() - int(stored.get("at", 0)) > CONFIRMATION_SECONDS:
         messages.error(request, _("This confirmation is no longer valid. Please start again."))
         return redirect("portal:payments")
     draft = Draft.from_dict(stored["draft"])
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     refusal = ""
     if request.method == "POST" and form.is_valid():
         try:
@@ -207,7 +215,7 @@ def payment_detail(request: HttpRequest, payment_id: Any) -> HttpResponse:
         raise Http404() from None
     context = {
         "payment": payment,
-        "events": list(payment.events.all()),
+        "events": [(event, PaymentStatus(event.to_status).label) for event in payment.events.all()],
         "screening_hold": payment.status == PaymentStatus.PENDING_APPROVAL,
         "final": payment.status in (PaymentStatus.SETTLED, PaymentStatus.REJECTED, PaymentStatus.RETURNED),
     }
@@ -217,10 +225,10 @@ def payment_detail(request: HttpRequest, payment_id: Any) -> HttpResponse:
 @portal_login_required
 @never_cache
 @require_GET
-def transfer_detail(request: HttpRequest, entry_id: Any) -> HttpResponse:
+def transfer_detail(request: HttpRequest, transaction_id: Any) -> HttpResponse:
     """A transfer the customer made, with only the postings on accounts this login may see."""
     try:
-        entry = transaction_get(actor=portal_actor_of(request), public_id=entry_id)
+        entry = transaction_get(actor=portal_actor_of(request), public_id=transaction_id)
     except NotFound:
         raise Http404() from None
     visible = set(_account_ids(request))
@@ -240,7 +248,7 @@ def instruction_detail(request: HttpRequest, instruction_id: Any) -> HttpRespons
         instruction = instruction_of(account_ids=_account_ids(request), public_id=instruction_id)
     except NotFound:
         raise Http404() from None
-    form = DecisionForm(request.POST or None)
+    form = DecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data["decision"] == "approve":
@@ -249,7 +257,7 @@ def instruction_detail(request: HttpRequest, instruction_id: Any) -> HttpRespons
                 if instruction.payment is not None:
                     return redirect("portal:payment", payment_id=instruction.payment.public_id)
                 if instruction.entry is not None:
-                    return redirect("portal:transfer", entry_id=instruction.entry.public_id)
+                    return redirect("portal:transfer", transaction_id=instruction.entry.public_id)
                 messages.info(request, _("The bank reviews this transfer before it is made."))
             else:
                 instruction_reject(
