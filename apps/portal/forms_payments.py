@@ -21,6 +21,12 @@ def _account_label(account: Account) -> str:
     return f"{account.number} · {account.product.name} · {format_amount(account.available, account.currency)} {account.currency}"
 
 
+def _set_choices(form: forms.Form, name: str, choices: list[tuple[str, str]]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
 class _MovementForm(forms.Form):
     from_account = forms.ChoiceField(label=_("From account"))
     amount = forms.CharField(
@@ -34,7 +40,7 @@ class _MovementForm(forms.Form):
     def __init__(self, *args: Any, accounts: list[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.accounts = {str(a.public_id): a for a in accounts}
-        self.fields["from_account"].choices = [(key, _account_label(a)) for key, a in self.accounts.items()]
+        _set_choices(self, "from_account", [(key, _account_label(a)) for key, a in self.accounts.items()])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -73,7 +79,7 @@ class TransferForm(_MovementForm):
 
     def __init__(self, *args: Any, accounts: list[Account], own_accounts: list[Account], **kwargs: Any) -> None:
         super().__init__(*args, accounts=accounts, **kwargs)
-        self.fields["to_own"].choices = [("", "—")] + [(str(a.public_id), _account_label(a)) for a in own_accounts]
+        _set_choices(self, "to_own", [("", "—")] + [(str(a.public_id), _account_label(a)) for a in own_accounts])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -110,9 +116,11 @@ class PaymentForm(_MovementForm):
 
     def __init__(self, *args: Any, accounts: list[Account], beneficiaries: list[SavedBeneficiary], **kwargs: Any):
         super().__init__(*args, accounts=accounts, **kwargs)
-        self.fields["beneficiary"].choices = [
-            (str(b.public_id), f"{b.nickname or b.name} · {b.bank_code} {b.account_number}") for b in beneficiaries
-        ]
+        _set_choices(
+            self,
+            "beneficiary",
+            [(str(b.public_id), f"{b.nickname or b.name} · {b.bank_code} {b.account_number}") for b in beneficiaries],
+        )
 
     def draft(self) -> Draft:
         data = self.cleaned_data
