@@ -297,6 +297,24 @@ def test_a_new_beneficiary_asks_for_the_totp_code_when_the_customer_uses_one(ali
     assert Payment.objects.count() == 2
 
 
+def test_a_first_transfer_to_another_customer_asks_for_the_code_too(alice, bob):
+    current_totp(alice["user"])
+    client = alice["client"]
+    data = {"from_account": str(alice["main"].public_id), "kind": "internal", "to_number": bob["main"].number,
+            "amount": "5"}  # fmt: skip
+    confirm = _confirm_url(client.post(reverse("portal:transfer-new"), data))
+    assert "That code is not right" in _text(client.post(confirm, {"otp_token": "12345678"}))
+    assert not JournalEntry.objects.filter(kind="transfer").exists()
+    time.sleep(1.1)  # django-otp's delay after a wrong code
+    assert client.post(confirm, {"otp_token": current_totp(alice["user"])}).status_code == 302
+    # Paid before: the next transfer to that account asks for nothing; own accounts never do.
+    again = _confirm_url(client.post(reverse("portal:transfer-new"), data))
+    assert 'name="otp_token"' not in _text(client.get(again))
+    own = {"from_account": str(alice["main"].public_id), "kind": "own", "to_own": str(alice["savings"].public_id),
+           "amount": "5"}  # fmt: skip
+    assert 'name="otp_token"' not in _text(client.get(_confirm_url(client.post(reverse("portal:transfer-new"), own))))
+
+
 def test_no_step_up_without_totp(alice):
     payee = support.beneficiary(alice["customer"])
     confirm = _confirm_url(_start_payment(alice["client"], alice["main"], payee, "10"))
