@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BUDGETS = {"server_ms_median": 50.0, "server_ms_p95": 150.0, "transfer_kb": 100.0, "requests": 10}
 USERNAME = "bench-portal"
-PASSWORD = "Bench-portal-2026!"  # noqa: S105 - a bench login in its own database
+PASSWORD = "Bench-portal-2026!"
 
 
 def _setup() -> None:

@@ -67,7 +67,8 @@ def test_customer_logs_in_filters_history_downloads_a_statement(
         assert handle.read(5) == b"%PDF-"
 
     response = page.goto(f"/portal/accounts/{bob.accounts[0].public_id}/")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     assert bob.accounts[0].number not in page.content()
 
     page.goto("/portal/profile/")

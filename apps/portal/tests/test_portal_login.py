@@ -59,7 +59,8 @@ def test_with_totp_on_the_password_alone_does_not_open_the_portal(alice):
     assert client.post("/portal/otp/", {"otp_token": "12ab56"}).status_code == 200  # a form error, no 500
     time.sleep(1.1)  # django-otp throttles a device for a second after a wrong code
     right = client.post("/portal/otp/", {"otp_token": current_totp(alice.user)})
-    assert right.status_code == 302 and right["Location"] == "/portal/"
+    assert right.status_code == 302
+    assert right["Location"] == "/portal/"
     assert client.get("/portal/").status_code == 200
     event = AuditEvent.objects.filter(action="portal.login").latest("id")
     assert event.detail["second_factor"] is True
@@ -187,7 +188,8 @@ def test_turning_totp_on_needs_a_code_and_off_needs_a_current_code(alice):
     assert login(Client(), "alice")["Location"].startswith("/portal/otp/")
     # turning it off: a wrong code changes nothing
     refused = client.post("/portal/security/totp/off/", {"otp_token": "000000"})
-    assert refused.status_code == 200 and b"That code is not right" in refused.content
+    assert refused.status_code == 200
+    assert b"That code is not right" in refused.content
     assert TOTPDevice.objects.filter(user=alice.user, confirmed=True).exists()
     time.sleep(1.1)  # django-otp throttles a device for a second after a wrong code
     assert client.post("/portal/security/totp/off/", {"otp_token": current_totp(alice.user)}).status_code == 302
@@ -205,4 +207,6 @@ def test_the_language_switch_sets_the_cookie_and_pages_follow_it(alice):
     page = client.get("/portal/profile/")
     assert '<html lang="zh-hans">' in page.content.decode()
     assert "个人资料" in page.content.decode()
-    assert client.post("/portal/language/", {"language": "xx", "next": "https://evil.example/"})["Location"] == "/portal/"
+    assert (
+        client.post("/portal/language/", {"language": "xx", "next": "https://evil.example/"})["Location"] == "/portal/"
+    )
