@@ -17,7 +17,7 @@ from apps.customers.models import PortalUser
 from apps.transactions.services import transfer_create
 from tests.support import portal_login_user
 
-PASSWORD = "Portal-pass-2026!"  # noqa: S105 - a test login
+PASSWORD = "Portal-pass-2026!"
 MARCH_FIRST = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 
 
@@ -36,14 +36,16 @@ def alice(make_customer, make_account) -> Person:
     savings = make_account(customer=customer, balance="0")
     usd = make_account(customer=customer, currency="USD", balance="50")
     transfer_create(
-        actor=SYSTEM_ACTOR, from_account=main.public_id,
+        actor=SYSTEM_ACTOR,
+        from_account=main.public_id,
         to_account=savings.public_id,
         money=Money(Decimal("120.50"), "CNY"),
         reference="rent March",
         booked_at=MARCH_FIRST,
     )
     transfer_create(
-        actor=SYSTEM_ACTOR, from_account=main.public_id,
+        actor=SYSTEM_ACTOR,
+        from_account=main.public_id,
         to_account=savings.public_id,
         money=Money(Decimal("9.99"), "CNY"),
         reference="=cmd|calc",
