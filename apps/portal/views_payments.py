@@ -201,6 +201,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         "instructions": instructions,
         "pending": pending,
         "approvable": approvable,
+        "decided": [i for i in instructions if i.status != InstructionStatus.PENDING],
     }
     return render(request, "portal/payments/list.html", context)
 

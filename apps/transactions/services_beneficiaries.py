@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,22 +57,25 @@ def beneficiary_save(
             errors.setdefault(field.removeprefix(_PREFIX), []).extend(messages)
     if errors:
         raise ValidationFailed(errors)
+    duplicate = ValidationFailed({"account_number": [_("This account at this bank is already in your beneficiaries.")]})
     with transaction.atomic():
         if SavedBeneficiary.objects.filter(
             customer=customer, account_number=beneficiary.account_number, bank_code=beneficiary.bank_code
         ).exists():
-            raise ValidationFailed(
-                {"account_number": [_("This account at this bank is already in your beneficiaries.")]}
-            )
-        saved = SavedBeneficiary.objects.create(
-            customer=customer,
-            name=beneficiary.name,
-            account_number=beneficiary.account_number,
-            bank_code=beneficiary.bank_code,
-            country=beneficiary.country,
-            nickname=nickname,
-            created_by=actor.label,
-        )
+            raise duplicate
+        try:
+            with transaction.atomic():  # a twin submission may have inserted the same entry meanwhile
+                saved = SavedBeneficiary.objects.create(
+                    customer=customer,
+                    name=beneficiary.name,
+                    account_number=beneficiary.account_number,
+                    bank_code=beneficiary.bank_code,
+                    country=beneficiary.country,
+                    nickname=nickname,
+                    created_by=actor.label,
+                )
+        except IntegrityError:
+            raise duplicate from None
         audit_record(
             actor=actor.label,
             action="beneficiary.create",
