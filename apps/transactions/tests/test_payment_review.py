@@ -268,3 +268,30 @@ def test_the_payments_admin_decides_a_review_and_refuses_its_maker(db: Any, make
     rejected.refresh_from_db()
     assert rejected.status == PaymentStatus.REJECTED
     assert Hold.objects.filter(status=HoldStatus.ACTIVE).count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_checkers_approving_at_the_same_moment_move_the_money_once(make_account):
+    from tests.concurrency import run_in_threads
+
+    account = make_account(balance="500.00")
+    payment = _pay(account)
+    approval = _approval(payment)
+
+    def decide(label: str) -> str:
+        try:
+            approval_approve(actor=Actor(label=label, channel=Channel.BRANCH), approval=approval)
+        except ApprovalNotPending:
+            return "refused"
+        return "approved"
+
+    results = run_in_threads([lambda: decide("user:checker1"), lambda: decide("user:checker2")])
+    assert sorted(results) == ["approved", "refused"]
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SETTLED  # eager job after commit: submitted and settled
+    assert Hold.objects.filter(account=account).count() == 1
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
+    assert [e.to_status for e in payment.events.all()].count("held") == 1
+    account.refresh_from_db()
+    assert (account.balance, account.available) == (Decimal("50.00"), Decimal("50.00"))
