@@ -391,7 +391,8 @@ class PaymentOut(serializers.Serializer):  # type: ignore[type-arg]
     transaction = serializers.UUIDField(allow_null=True, help_text="The settlement entry, once settled")
     return_transaction = serializers.UUIDField(allow_null=True)
     fx = PaymentFxOut(
-        allow_null=True, help_text="A payment in another currency than its account's: what the account gives, and the rate"
+        allow_null=True,
+        help_text="A payment in another currency than its account's: what the account gives, and the rate",
     )
     approval = serializers.UUIDField(
         allow_null=True, help_text="The approval that decides a payment held for review (pending_approval)"

@@ -146,7 +146,7 @@ class PaymentWithReviewAdmin(PaymentAdmin):
     the payment's `payment.release` approval (maker-checker: its maker is refused), so it is the
     same decision as in Approvals, recorded there and on the payment's history."""
 
-    actions = [*(PaymentAdmin.actions or []), "approve_review", "reject_review"]
+    actions = ["approve_review", "reject_review"]
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("compliance.change_approval"))
@@ -155,7 +155,11 @@ class PaymentWithReviewAdmin(PaymentAdmin):
         actor = staff_actor(request)
 
         def decide(payment: Payment) -> Any:
-            approval = Approval.objects.filter(public_id=payment.approval, action="payment.release").first()
+            approval = (
+                Approval.objects.filter(public_id=payment.approval, action="payment.release").first()
+                if payment.approval is not None
+                else None
+            )
             if approval is None:
                 raise ApprovalNotPending()
             if approve:

@@ -315,7 +315,9 @@ def payment_decline(*, payment_id: int, decided_by: str, cause: str) -> Payment:
             raise NotFound()
         if payment.status != PaymentStatus.PENDING_APPROVAL:
             return payment
-        _transition(payment, PaymentStatus.REJECTED, cause=cause, actor=decider, customer_id=payment.account.customer_id)
+        _transition(
+            payment, PaymentStatus.REJECTED, cause=cause, actor=decider, customer_id=payment.account.customer_id
+        )
         payment.next_attempt_at = None
         payment.save(update_fields=["status", "next_attempt_at", "updated_at"])
         _observe_final([payment], timezone.now())

@@ -199,7 +199,12 @@ def test_the_api_answers_pending_approval_and_a_second_client_approves_once(
         "from_account": str(account.public_id),
         "amount": "450.00",
         "currency": "CNY",
-        "beneficiary": {"name": "Li Wei", "account_number": "6222020200112233", "bank_code": "ICBKCNBJ", "country": "CN"},
+        "beneficiary": {
+            "name": "Li Wei",
+            "account_number": "6222020200112233",
+            "bank_code": "ICBKCNBJ",
+            "country": "CN",
+        },
         "reference": "invoice 9",
     }
     created = maker.post("/api/v1/payments/", document)
@@ -233,7 +238,12 @@ def test_the_api_reject_rejects_the_payment(make_api, make_account):
         "from_account": str(account.public_id),
         "amount": "450.00",
         "currency": "CNY",
-        "beneficiary": {"name": "Li Wei", "account_number": "6222020200112233", "bank_code": "ICBKCNBJ", "country": "CN"},
+        "beneficiary": {
+            "name": "Li Wei",
+            "account_number": "6222020200112233",
+            "bank_code": "ICBKCNBJ",
+            "country": "CN",
+        },
     }
     body = maker.post("/api/v1/payments/", document).json()
     rejected = checker.post(f"/api/v1/approvals/{body['approval']}/reject/", {"reason": "no"})

@@ -205,7 +205,12 @@ def test_the_api_shows_both_amounts_and_the_rate_and_refuses_a_missing_rate_with
         "from_account": str(account.public_id),
         "amount": "100.00",
         "currency": "USD",
-        "beneficiary": {"name": "John Smith", "account_number": "021000021123", "bank_code": "CHASUS33", "country": "US"},
+        "beneficiary": {
+            "name": "John Smith",
+            "account_number": "021000021123",
+            "bank_code": "CHASUS33",
+            "country": "US",
+        },
         "reference": "invoice 7",
     }
     response = api.post("/api/v1/payments/", document)
