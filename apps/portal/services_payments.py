@@ -52,11 +52,11 @@ from apps.common.idempotency import run_idempotent
 from apps.common.models import IdempotencyRecord
 from apps.common.money import Money, MoneyError, format_amount, parse_amount
 from apps.common.principals import Actor
+from apps.common.refusals import refusal_settle
 from apps.customers.models import Customer, CustomerKind, PortalUser
 from apps.portal.selectors import RIGHT_APPROVE, RIGHT_VIEW, portal_account, portal_has_totp, portal_user_of
 from apps.portal.services import portal_actor
 from apps.risk.selectors import paid_to_before
-from apps.risk.services import payment_limits_consume
 from apps.transactions.fees import FeeQuote, movement_fee
 from apps.transactions.models import (
     InstructionKind,
@@ -267,20 +267,18 @@ def _perform(
     target: Account | None,
     payee: Beneficiary | None,
 ) -> Payment | JournalEntry | PendingReview:
-    """One transfer or payment through the existing services, in one transaction: a payment is
-    also held to the customer's portal limits (refused with which limit and what is left)."""
-    with transaction.atomic():
-        if kind == InstructionKind.PAYMENT:
-            assert payee is not None
-            payment = payment_create(
-                actor=actor, from_account=source.public_id, money=money, beneficiary=payee, reference=reference
-            )
-            payment_limits_consume(actor=actor, account=payment.account, money=money)
-            return payment
-        assert target is not None
-        return transfer_submit(
-            actor=actor, from_account=source.public_id, to_account=target.public_id, money=money, reference=reference
+    """One transfer or payment through the existing services, in one transaction. Both pass the
+    risk limits and rules of the portal channel (transfers through the movement checker, payments
+    through the payment screener of apps.risk): refused with which limit and what is left."""
+    if kind == InstructionKind.PAYMENT:
+        assert payee is not None
+        return payment_create(
+            actor=actor, from_account=source.public_id, money=money, beneficiary=payee, reference=reference
         )
+    assert target is not None
+    return transfer_submit(
+        actor=actor, from_account=source.public_id, to_account=target.public_id, money=money, reference=reference
+    )
 
 
 def _outcome(result: Payment | JournalEntry | PendingReview | PaymentInstruction) -> tuple[int, dict[str, Any]]:
@@ -435,6 +433,14 @@ def instruction_approve(*, user: User, public_id: uuid.UUID | str) -> PaymentIns
     instruction pending and moves nothing."""
     actor = portal_movement_actor(user)
     controls_assert_customer_not_frozen(actor.customer_id)
+    try:
+        return _approve(actor=actor, user=user, public_id=public_id)
+    except DomainError as refusal:
+        refusal_settle(refusal)  # what a refusal records after its rollback (a risk alert)
+        raise
+
+
+def _approve(*, actor: Actor, user: User, public_id: uuid.UUID | str) -> PaymentInstruction:
     with transaction.atomic():
         instruction = _lock_pending(user=user, public_id=public_id)
         payee = None

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0005_product_interest_fee_dormant_status'),
         ('customers', '0002_relationship_manager_mandates_pii_permission'),
-        ('transactions', '0004_interest_and_fee_entries'),
+        ('transactions', '0005_payment_fx_and_approval'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
