@@ -40,12 +40,13 @@ from apps.common.roles import ROLES, role_holds
 from apps.compliance.aml import case_open, watchlist_import
 from apps.compliance.models import Case, ReportRecord, ReportRule, Watchlist, WatchlistEntry
 from apps.customers.models import Customer
-from apps.customers.services import customer_assign_relationship_manager
+from apps.customers.services import customer_assign_relationship_manager, portal_user_create
 from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
 from apps.reports.services import report_request
 from apps.risk.models import Alert, RiskProfile
+from apps.support.services import FaqData, faq_create, feedback_submit
 from apps.transactions.models import JournalEntry
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
 from apps.treasury.services_recon import settlement_file_import
@@ -227,6 +228,15 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
         start_date=timezone.now().date(),
         end_date=timezone.now().date(),
     )
+    # a support ticket of the customer (the relationship manager's) and an FAQ entry
+    support_user = User.objects.create_user(username="matrix-support-portal")
+    support_portal_user = portal_user_create(actor=SYSTEM_ACTOR, customer=mine, user=support_user)
+    ticket = feedback_submit(
+        actor=SYSTEM_ACTOR, portal_user=support_portal_user, subject="Matrix", message="Matrix feedback"
+    )
+    faq_entry = faq_create(
+        actor=SYSTEM_ACTOR, data=FaqData(question_en="Q?", question_zh="问", answer_en="A.", answer_zh="答。")
+    )
     rows = _admin_rows(mine, account, users["teller"])
     return {
         "clients": clients,
@@ -241,6 +251,8 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "webhook_id": endpoint.public_id,
             "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
+            "ticket_id": ticket.public_id,
+            "faq_id": faq_entry.pk,
         },
         "rows": rows,
         "user": users["teller"],

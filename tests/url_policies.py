@@ -132,6 +132,13 @@ URL_POLICIES: dict[str, Policy] = {
     "admin:accounts_account_changelist": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_change": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_history": staff("accounts.view_account", _RM_TOO),
+    # customer support in the back office: tickets (a relationship manager: their customers' only)
+    # and the FAQ editor (apps/staff/views_support.py)
+    "staff:support-tickets": staff("support.view_ticket"),
+    "staff:support-ticket": staff("support.view_ticket"),
+    "staff:support-faq": staff("support.view_faqentry", "support.change_faqentry"),
+    "staff:support-faq-new": staff("support.add_faqentry"),
+    "staff:support-faq-edit": staff("support.change_faqentry"),
 }
 
 ADMIN_MODEL_ACTIONS = ("changelist", "add", "history", "delete", "change")

@@ -56,12 +56,98 @@ INTENT_HANDOVER = "handover"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
 EN_STOPWORDS = frozenset(
-    "a an the i me my mine we our you your it its is are am was be been do does did how what when where why "
-    "which who can could would should will shall may might to of in on at for from by with about and or not "
-    "no please there this that these those have has had get got any some much many tell want need "
-    "account accounts bank".split()  # too common in banking questions to point anywhere
+    [
+        "a",
+        "an",
+        "the",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "we",
+        "our",
+        "you",
+        "your",
+        "it",
+        "its",
+        "is",
+        "are",
+        "am",
+        "was",
+        "be",
+        "been",
+        "do",
+        "does",
+        "did",
+        "how",
+        "what",
+        "when",
+        "where",
+        "why",
+        "which",
+        "who",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "with",
+        "about",
+        "and",
+        "or",
+        "not",
+        "no",
+        "please",
+        "there",
+        "this",
+        "that",
+        "these",
+        "those",
+        "have",
+        "has",
+        "had",
+        "get",
+        "got",
+        "any",
+        "some",
+        "much",
+        "many",
+        "tell",
+        "want",
+        "need",
+        "account",
+        "accounts",
+        "bank",
+    ]  # too common in banking questions to point anywhere
 )
-ZH_FILLERS = ("请问", "你好", "您好", "我想", "我要", "怎么", "如何", "怎样", "为什么", "什么", "吗", "呢", "吧", "啊", "了")
+ZH_FILLERS = (
+    "请问",
+    "你好",
+    "您好",
+    "我想",
+    "我要",
+    "怎么",
+    "如何",
+    "怎样",
+    "为什么",
+    "什么",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "了",
+)
 
 
 def normalize(text: str) -> str:
@@ -126,9 +212,9 @@ def _phrase_score(q: Spelling, p: Spelling, *, keyword: bool) -> tuple[float, st
                 take(100.0, "initials")  # typed in initials: zz
     if keyword:
         # a keyword inside a longer question: 转账 in 我想转账, "fee" in "is there a fee"
-        if p.has_han and len(p.compact) >= 2 and p.compact in q.compact:
-            take(100.0, "keyword")
-        elif not p.has_han and len(p.compact) >= 3 and re.search(rf"(?<!\w){re.escape(p.chars)}(?!\w)", q.chars):
+        if (p.has_han and len(p.compact) >= 2 and p.compact in q.compact) or (
+            not p.has_han and len(p.compact) >= 3 and re.search(rf"(?<!\w){re.escape(p.chars)}(?!\w)", q.chars)
+        ):
             take(100.0, "keyword")
         if p.has_han and len(p.pinyin) >= 4:
             if q.has_han and p.pinyin in q.pinyin:
@@ -219,7 +305,9 @@ _HANDOVER = (
 )
 _GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|你好|您好|嗨|哈喽|在吗)$")
 _THANKS = re.compile(r"^(thanks?( you)?( very much)?|thx|ok thanks|谢谢(你|您)?|多谢|感谢)$")
-_EN_NUMBERS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)}
+_EN_NUMBERS = {
+    w: n for n, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], start=1)
+}
 _ZH_NUMBERS = {ch: n for n, ch in enumerate("一二三四五六七八九十", start=1)} | {"两": 2, "俩": 2}
 
 
@@ -312,14 +400,8 @@ def _recent_answer(user: User, question: str, language: str) -> Answer:
         text = _("There are no payments on your accounts yet.") if outgoing else _("There are no transactions yet.")
         return Answer(INTENT_RECENT, text, language, rule=rule)
     lines = tuple(
-        "%(date)s  %(account)s  %(what)s  %(amount)s %(currency)s"
-        % {
-            "date": formats.date_format(p.created_at, "SHORT_DATE_FORMAT"),
-            "account": _masked(p.account.number),
-            "what": p.entry.reference or p.entry.get_kind_display(),
-            "amount": format_amount(p.amount, p.currency),
-            "currency": p.currency,
-        }
+        f"{formats.date_format(p.created_at, 'SHORT_DATE_FORMAT')}  {_masked(p.account.number)}  "
+        f"{p.entry.reference or p.entry.get_kind_display()}  {format_amount(p.amount, p.currency)} {p.currency}"
         for p in postings
     )
     if outgoing:

@@ -304,5 +304,7 @@ def ticket_close(*, actor: Actor, ticket: Ticket) -> Ticket:
             locked.status = TicketStatus.CLOSED
             locked.closed_at = timezone.now()
             locked.save(update_fields=["status", "closed_at", "updated_at"])
-            audit_record(actor=actor.label, action="ticket.close", object_type="ticket", object_id=str(locked.public_id))
+            audit_record(
+                actor=actor.label, action="ticket.close", object_type="ticket", object_id=str(locked.public_id)
+            )
     return locked

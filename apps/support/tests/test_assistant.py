@@ -48,11 +48,13 @@ def test_transfer_faq_is_found_by_pinyin_initials_and_homophone_typos(faq, make_
     person = make_person()
     answer = ask(person, question, "zh-hans")
     assert answer.intent == INTENT_FAQ, answer
-    assert answer.entry is not None and answer.entry.slug == "transfer"
+    assert answer.entry is not None
+    assert answer.entry.slug == "transfer"
     assert answer.score >= FAQ_THRESHOLD
     assert faq_match(question)[0].via == via
     assert answer.text == answer.entry.answer_zh
-    assert answer.ticket is None and not Ticket.objects.exists()
+    assert answer.ticket is None
+    assert not Ticket.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,8 @@ def test_transfer_faq_is_found_by_pinyin_initials_and_homophone_typos(faq, make_
 def test_faq_answers_english_and_chinese_questions(faq, make_person, question, slug):
     answer = ask(make_person(), question)
     assert answer.intent == INTENT_FAQ, (question, answer.rule, answer.score)
-    assert answer.entry is not None and answer.entry.slug == slug
+    assert answer.entry is not None
+    assert answer.entry.slug == slug
     assert answer.score >= FAQ_THRESHOLD
 
 
@@ -106,14 +109,17 @@ def test_balance_answers_only_with_the_customers_own_viewable_accounts(faq, make
     answer = ask(me, question)
     assert answer.intent == INTENT_BALANCE
     shown = "\n".join(answer.lines)
-    assert "1234.56" in shown and "77.10" in shown
+    assert "1234.56" in shown
+    assert "77.10" in shown
     assert "98765.43" not in shown  # another customer's balance never appears
     assert "555.55" not in shown  # an account of my customer I hold no view right on
-    assert other.accounts[0].number[-4:] not in shown and hidden.number[-4:] not in shown
+    assert other.accounts[0].number[-4:] not in shown
+    assert hidden.number[-4:] not in shown
     assert len(answer.lines) == 2
     # and the other customer sees only theirs
     theirs = "\n".join(ask(other, question).lines)
-    assert "98765.43" in theirs and "1234.56" not in theirs
+    assert "98765.43" in theirs
+    assert "1234.56" not in theirs
 
 
 def _withdraw(account, amount: str, reference: str) -> None:
@@ -136,19 +142,22 @@ def test_recent_payments_lists_own_money_out_newest_first(faq, make_person):
     assert "theirs" not in "\n".join(answer.lines)
     assert "Opening" not in "\n".join(answer.lines)  # the deposits are not payments
     three = ask(me, "show my last 3 transactions")
-    assert three.intent == INTENT_RECENT and len(three.lines) == 3
+    assert three.intent == INTENT_RECENT
+    assert len(three.lines) == 3
     assert len(ask(me, "last five payments").lines) == 5
     assert len(ask(me, "最近三笔交易").lines) == 3
 
 
 def test_recent_payments_without_any(faq, make_person):
     answer = ask(make_person(balances=()), "last five payments")
-    assert answer.intent == INTENT_RECENT and answer.lines == ()
+    assert answer.intent == INTENT_RECENT
+    assert answer.lines == ()
     assert ask(make_person(balances=()), "my balance").lines == ()
 
 
 @pytest.mark.parametrize(
-    "question", ["How do I apply for a mortgage?", "我想买基金", "can I open an account in Singapore", "weather tomorrow"]
+    "question",
+    ["How do I apply for a mortgage?", "我想买基金", "can I open an account in Singapore", "weather tomorrow"],
 )
 def test_an_unsure_answer_hands_over_to_a_person_with_the_transcript(faq, make_person, question):
     me = make_person()
@@ -157,9 +166,12 @@ def test_an_unsure_answer_hands_over_to_a_person_with_the_transcript(faq, make_p
     assert answer.intent == INTENT_HANDOVER
     assert answer.score < FAQ_THRESHOLD
     ticket = answer.ticket
-    assert ticket is not None and Ticket.objects.get() == ticket
-    assert ticket.kind == TicketKind.HANDOVER and ticket.status == TicketStatus.OPEN
-    assert ticket.customer_id == me.portal_user.customer_id and ticket.portal_user == me.portal_user
+    assert ticket is not None
+    assert Ticket.objects.get() == ticket
+    assert ticket.kind == TicketKind.HANDOVER
+    assert ticket.status == TicketStatus.OPEN
+    assert ticket.customer_id == me.portal_user.customer_id
+    assert ticket.portal_user == me.portal_user
     assert ticket.message == question
     assert [t["who"] for t in ticket.transcript] == ["customer", "assistant", "customer", "assistant"]
     assert ticket.transcript[2]["text"] == question
@@ -171,7 +183,8 @@ def test_asking_for_a_person_hands_over_at_once(faq, make_person):
     me = make_person()
     for question in ("转人工", "I want to talk to a real person"):
         answer = ask(me, question)
-        assert answer.intent == INTENT_HANDOVER and answer.ticket is not None
+        assert answer.intent == INTENT_HANDOVER
+        assert answer.ticket is not None
     assert Ticket.objects.filter(customer=me.portal_user.customer).count() == 2
 
 
@@ -183,6 +196,7 @@ def test_small_talk_and_odd_input_neither_fail_nor_open_tickets(faq, make_person
     assert ask(me, "Thanks!").ticket is None
     assert not Ticket.objects.exists()
     long = ask(me, "转账" * 3000)  # cut to the first 500 characters, still answered
-    assert long.intent == INTENT_FAQ and long.entry.slug == "transfer"
+    assert long.intent == INTENT_FAQ
+    assert long.entry.slug == "transfer"
     emoji = ask(me, "💸💸💸 🤔")
     assert emoji.intent in (INTENT_EMPTY, INTENT_HANDOVER)

@@ -38,6 +38,7 @@ from apps.common.roles import ROLES, roles_sync
 from apps.customers.identity import china_resident_id_for
 from apps.customers.models import Customer, CustomerKind
 from apps.customers.services import customer_assign_relationship_manager, customer_create, customer_decide_kyc
+from apps.support.services import faq_seed_defaults
 from apps.transactions.services import deposit_create, transfer_create, withdrawal_create
 
 SEED_ACTOR = Actor(label="system:seed", channel=Channel.SYSTEM)
@@ -328,6 +329,7 @@ class Command(BaseCommand):
             books = self._accounts(verified, accounts, rng)
             kinds = self._history(books, transactions, rng)
             frozen = self._freeze_one(books, rng)
+            faq_entries = faq_seed_defaults(actor=SEED_ACTOR)  # the help assistant's FAQ (idempotent)
             audit_record(
                 actor=SEED_ACTOR.label,
                 action="demo.seed",
@@ -358,6 +360,7 @@ class Command(BaseCommand):
             + ", ".join(f"{n} {kind}s" for kind, n in sorted(kinds.items()))
             + ")"
         )
+        self.stdout.write(f"  FAQ entries   {faq_entries} (the portal's help assistant answers from them)")
         self.stdout.write("Logins and URLs: manage.py demo_logins")
 
     # --- staff ---
