@@ -5,8 +5,8 @@ What it does, in order (each step is a plain rule; the answer says which one fir
 1. Small talk (greeting, thanks) gets a short reply; an explicit wish to talk to a person hands
    over at once.
 2. Questions about the customer's own money - "my balance" / "我的余额", "last five payments" /
-   "最近五笔付款" - are answered from the accounts this portal user may see (their customer's
-   accounts on which they hold the view right), and from nothing else.
+   "最近五笔付款" - are answered from the accounts this portal user may see (the portal passes
+   them: an individual's own accounts, a corporate user's mandated ones), and from nothing else.
 3. Everything else is matched against the published FAQ. Each entry's questions and keywords are
    compared with the question in three spellings: characters, full pinyin and pinyin initials, so
    "zhuanzhang", "zz" and the typo "转帐" (a homophone of 转账) all find the transfer entry;
@@ -22,20 +22,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
 
+from apps.accounts.models import Account
 from apps.common.money import format_amount
 from apps.common.principals import Actor
+from apps.customers.models import PortalUser
 from apps.support.models import FaqEntry, Ticket, TicketKind
-from apps.support.selectors import faq_published, own_accounts, own_recent_postings
+from apps.support.selectors import faq_published, own_recent_postings
 from apps.support.services import ticket_create
 
 FAQ_THRESHOLD = 72.0  # an FAQ answer needs at least this score; below it, a person answers
@@ -372,8 +374,7 @@ def _masked(number: str) -> str:
     return f"•••• {number[-4:]}"
 
 
-def _balance_answer(user: User, language: str) -> Answer:
-    accounts = own_accounts(user)
+def _balance_answer(accounts: list[Account], language: str) -> Answer:
     if not accounts:
         return Answer(INTENT_BALANCE, _("You have no accounts you may view."), language, rule=_("own balance"))
     lines = tuple(
@@ -390,10 +391,9 @@ def _balance_answer(user: User, language: str) -> Answer:
     return Answer(INTENT_BALANCE, _("Your accounts:"), language, rule=_("own balance"), lines=lines)
 
 
-def _recent_answer(user: User, question: str, language: str) -> Answer:
+def _recent_answer(accounts: list[Account], question: str, language: str) -> Answer:
     count = _count(normalize(question))
     outgoing = bool(_OUTGOING.search(normalize(question)))
-    accounts = own_accounts(user)
     postings = own_recent_postings(accounts, limit=count, outgoing_only=outgoing) if accounts else []
     rule = _("own recent payments") if outgoing else _("own recent transactions")
     if not postings:
@@ -412,11 +412,15 @@ def _recent_answer(user: User, question: str, language: str) -> Answer:
 
 
 def _handover(
-    *, actor: Actor, user: User, question: str, language: str, transcript: list[dict[str, Any]], rule: str, score: float
+    *,
+    actor: Actor,
+    portal_user: PortalUser,
+    question: str,
+    language: str,
+    transcript: list[dict[str, Any]],
+    rule: str,
+    score: float,
 ) -> Answer:
-    portal_user = getattr(user, "portal_user", None)
-    if portal_user is None:  # only portal users talk to the assistant; nothing to hand over to
-        return Answer(INTENT_HANDOVER, _("Please log in to the portal first."), language, rule=rule, score=score)
     text = _(
         "I am not sure I can answer that correctly, so I passed your question to our staff. "
         "You will find their reply under Your messages on this page."
@@ -438,12 +442,18 @@ def _handover(
 def assistant_reply(
     *,
     actor: Actor,
-    user: User,
+    portal_user: PortalUser,
+    accounts: Iterable[Account],
     question: str,
     language: str = "en",
     transcript: list[dict[str, Any]] | None = None,
 ) -> Answer:
-    """Answer one question of a portal user (see the module's docstring for the rules)."""
+    """Answer one question of a portal user (see the module's docstring for the rules).
+
+    `accounts` are the accounts this portal user may see (the portal's `portal_accounts(user)`:
+    every own account of an individual, the mandated ones of a corporate user). Only those of
+    the user's own customer are ever read, whatever the caller passes."""
+    own = [a for a in accounts if a.customer_id == portal_user.customer_id and not a.is_internal]
     question = question.strip()[:QUESTION_MAX]
     language = _language_of(question, language)
     with translation.override(language):
@@ -460,14 +470,14 @@ def assistant_reply(
         if intent == INTENT_THANKS:
             return Answer(intent, _("You are welcome."), language, rule=_("thanks"))
         if intent == INTENT_BALANCE:
-            return _balance_answer(user, language)
+            return _balance_answer(own, language)
         if intent == INTENT_RECENT:
-            return _recent_answer(user, question, language)
+            return _recent_answer(own, question, language)
         history = transcript or []
         if intent == INTENT_HANDOVER:
             return _handover(
                 actor=actor,
-                user=user,
+                portal_user=portal_user,
                 question=question,
                 language=language,
                 transcript=history,
@@ -487,7 +497,7 @@ def assistant_reply(
             )
         return _handover(
             actor=actor,
-            user=user,
+            portal_user=portal_user,
             question=question,
             language=language,
             transcript=history,

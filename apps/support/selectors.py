@@ -1,6 +1,6 @@
 """Reads of customer support, scoped to who asks: staff see the tickets of the customers they may
-see; a portal user sees their own customer's tickets; the assistant reads only the accounts the
-portal user holds the view right on."""
+see; a portal user sees their own customer's tickets; the assistant reads the postings of the accounts
+the portal lets the user see."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, QuerySet
 
 from apps.accounts.models import Account
-from apps.accounts.selectors import accounts_for_portal_user
 from apps.common.errors import NotFound
 from apps.customers.selectors import customers_for_staff
 from apps.support.models import FaqEntry, Ticket, TicketStatus
@@ -60,21 +59,23 @@ def ticket_counts(tickets: QuerySet[Ticket]) -> dict[str, int]:
     return counts
 
 
-def tickets_of_customer(customer_id: int) -> QuerySet[Ticket]:
-    """A customer's tickets, newest first (the portal shows them to the customer's users)."""
-    return Ticket.objects.filter(customer_id=customer_id).order_by("-id")
+def tickets_of_portal_user(portal_user_id: int) -> QuerySet[Ticket]:
+    """The tickets one portal login opened, newest first. Not the whole customer's: a corporate
+    customer's users hold different rights, and a handover transcript may quote what one of
+    them may see."""
+    return Ticket.objects.filter(portal_user_id=portal_user_id).order_by("-id")
 
 
-def ticket_of_customer(customer_id: int, public_id: uuid.UUID | str) -> Ticket:
+def ticket_of_portal_user(portal_user_id: int, public_id: uuid.UUID | str) -> Ticket:
     try:
-        return tickets_of_customer(customer_id).get(public_id=public_id)
+        return tickets_of_portal_user(portal_user_id).get(public_id=public_id)
     except (Ticket.DoesNotExist, ValueError):
         raise NotFound() from None
 
 
-def own_accounts(user: User | AnonymousUser) -> list[Account]:
-    """The accounts this portal user may see (their customer's, with the view right), by id."""
-    return list(accounts_for_portal_user(user).select_related("product").order_by("pk"))
+def tickets_of_customer(customer_id: int) -> QuerySet[Ticket]:
+    """A customer's tickets, newest first (the portal shows them to the customer's users)."""
+    return Ticket.objects.filter(customer_id=customer_id).order_by("-id")
 
 
 def own_recent_postings(accounts: list[Account], *, limit: int, outgoing_only: bool) -> list[Posting]:

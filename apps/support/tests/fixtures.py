@@ -39,15 +39,18 @@ def faq(db: Any) -> int:
 def make_person(make_customer: Callable[..., Any], make_account: Callable[..., Account]) -> Callable[..., Person]:
     counter = iter(range(1, 1000))
 
-    def make(*, balances: tuple[str, ...] = ("1000",), name: str | None = None) -> Person:
+    def make(*, balances: tuple[str, ...] = ("1000",), name: str | None = None, kind: str = "individual") -> Person:
+        """A customer with a portal login and accounts holding `balances`. An individual's login
+        sees every own account; a corporate login is granted the view right on each of these."""
         n = next(counter)
-        customer = make_customer(name=name)
+        customer = make_customer(name=name, kind=kind)
         user = User.objects.create_user(username=f"portal{n}", password="pw-Portal-123")
         portal_user = portal_user_create(actor=SYSTEM_ACTOR, customer=customer, user=user)
         accounts = []
         for balance in balances:
             account = make_account(customer=customer, balance=balance)
-            mandate_grant(actor=SYSTEM_ACTOR, portal_user=portal_user, account=account, rights=[MANDATE_VIEW])
+            if kind != "individual":
+                mandate_grant(actor=SYSTEM_ACTOR, portal_user=portal_user, account=account, rights=[MANDATE_VIEW])
             accounts.append(account)
         return Person(user=User.objects.get(pk=user.pk), portal_user=portal_user, accounts=accounts)
 

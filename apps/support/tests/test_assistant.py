@@ -9,6 +9,7 @@ import pytest
 
 from apps.common.money import Money
 from apps.common.principals import SYSTEM_ACTOR
+from apps.portal.selectors import portal_accounts
 from apps.support.assistant import (
     FAQ_THRESHOLD,
     INTENT_BALANCE,
@@ -27,9 +28,15 @@ from apps.transactions.services import withdrawal_create
 pytestmark = pytest.mark.django_db
 
 
-def ask(person, question: str, language: str = "en", transcript=None):
+def ask(person, question: str, language: str = "en", transcript=None, accounts=None):
+    """Ask as the portal does: with the accounts the portal lets this login see."""
     return assistant_reply(
-        actor=person.actor, user=person.user, question=question, language=language, transcript=transcript
+        actor=person.actor,
+        portal_user=person.portal_user,
+        accounts=portal_accounts(person.user) if accounts is None else accounts,
+        question=question,
+        language=language,
+        transcript=transcript,
     )
 
 
@@ -102,24 +109,33 @@ def test_an_unpublished_entry_is_never_answered(faq, make_person):
 
 
 @pytest.mark.parametrize("question", ["我的余额", "my balance", "How much money do I have?", "余额还有多少"])
-def test_balance_answers_only_with_the_customers_own_viewable_accounts(faq, make_person, make_account, question):
-    me = make_person(balances=("1234.56", "77.10"))
+def test_balance_answers_only_with_the_accounts_the_login_may_see(faq, make_person, make_account, question):
+    company = make_person(balances=("1234.56", "77.10"), kind="corporate")  # mandates on both
+    hidden = make_account(customer=company.portal_user.customer, balance="555.55")  # no right granted
     other = make_person(balances=("98765.43",))
-    hidden = make_account(customer=me.portal_user.customer, balance="555.55")  # no view right granted
-    answer = ask(me, question)
+    answer = ask(company, question)
     assert answer.intent == INTENT_BALANCE
     shown = "\n".join(answer.lines)
     assert "1234.56" in shown
     assert "77.10" in shown
     assert "98765.43" not in shown  # another customer's balance never appears
-    assert "555.55" not in shown  # an account of my customer I hold no view right on
+    assert "555.55" not in shown  # an account of the company this login holds no right on
     assert other.accounts[0].number[-4:] not in shown
     assert hidden.number[-4:] not in shown
     assert len(answer.lines) == 2
-    # and the other customer sees only theirs
+    # an individual's login sees every own account, and only those
     theirs = "\n".join(ask(other, question).lines)
     assert "98765.43" in theirs
     assert "1234.56" not in theirs
+
+
+def test_accounts_of_another_customer_are_ignored_whatever_the_caller_passes(faq, make_person):
+    me = make_person(balances=("10.00",))
+    other = make_person(balances=("98765.43",))
+    answer = ask(me, "my balance", accounts=[*me.accounts, *other.accounts])
+    assert len(answer.lines) == 1
+    assert "98765.43" not in answer.lines[0]
+    assert "10.00" in answer.lines[0]
 
 
 def _withdraw(account, amount: str, reference: str) -> None:
