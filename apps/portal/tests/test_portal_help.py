@@ -61,7 +61,7 @@ def test_unknown_question_opens_a_ticket_the_customer_can_follow(faq, make_perso
     client.post("/portal/help/", {"question": "Can I get a mortgage for a flat in Hangzhou?"})
     ticket = Ticket.objects.get()
     assert ticket.kind == TicketKind.HANDOVER
-    assert [t["text"] for t in ticket.transcript][0] == "hello"  # the conversation before it
+    assert ticket.transcript[0]["text"] == "hello"  # the conversation before it
     assert ticket.transcript[-2]["text"] == "Can I get a mortgage for a flat in Hangzhou?"
     page = client.get("/portal/help/").content.decode()
     assert f"/portal/help/messages/{ticket.public_id}/" in page
