@@ -400,6 +400,22 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
         "django_prometheus.middleware.PrometheusAfterMiddleware",
     ]
 
+# Browser-only middleware steps aside on bearer-token API calls (apps/common/middleware.py).
+_BROWSER_ONLY_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware": "BrowserSessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "BrowserAuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware": "BrowserMessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "BrowserXFrameOptionsMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware": "BrowserCsrfViewMiddleware",
+    "django_otp.middleware.OTPMiddleware": "BrowserOTPMiddleware",
+    "csp.middleware.CSPMiddleware": "BrowserCSPMiddleware",
+}
+MIDDLEWARE = [
+    f"apps.common.middleware.{_BROWSER_ONLY_MIDDLEWARE[name]}" if name in _BROWSER_ONLY_MIDDLEWARE else name
+    for name in MIDDLEWARE
+]
+
+
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)
 
