@@ -20,6 +20,7 @@ and the page can show why it answered as it did.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz
@@ -37,10 +38,11 @@ from apps.common.money import format_amount
 from apps.common.principals import Actor
 from apps.customers.models import PortalUser
 from apps.support.models import FaqEntry, Ticket, TicketKind
-from apps.support.selectors import faq_published, own_recent_postings
+from apps.support.selectors import faq_published, handovers_since, own_recent_postings
 from apps.support.services import ticket_create
 
 FAQ_THRESHOLD = 72.0  # an FAQ answer needs at least this score; below it, a person answers
+HANDOVERS_PER_HOUR = 5  # a login opens at most this many handover tickets an hour (no flooding)
 QUESTION_MAX = 500
 DEFAULT_COUNT = 5
 MAX_COUNT = 20
@@ -223,8 +225,13 @@ def _phrase_score(q: Spelling, p: Spelling, *, keyword: bool) -> tuple[float, st
                 take(96.0, "pinyin")  # a homophone typo inside a sentence: 我想转帐
             elif not q.has_han and p.pinyin in q.compact:
                 take(96.0, "pinyin")  # pinyin inside a sentence: "wo xiang zhuanzhang"
-        if not p.has_han and len(p.compact) >= 5 and len(q.chars) > len(p.chars):
-            take(fuzz.partial_ratio(p.chars, q.chars) * 0.97, "keyword")  # "pasword reset"
+        if not p.has_han and len(p.compact) >= 5:
+            # a keyword with a typo among the question's words: "pasword" in "pasword reset"
+            words, size = q.chars.split(), len(p.chars.split())
+            for start in range(max(0, len(words) - size) + 1):
+                similar = fuzz.ratio(" ".join(words[start : start + size]), p.chars)
+                if similar >= 85:
+                    take(similar * 0.97, "keyword")
     return best
 
 
@@ -421,6 +428,12 @@ def _handover(
     rule: str,
     score: float,
 ) -> Answer:
+    if handovers_since(portal_user.pk, timezone.now() - dt.timedelta(hours=1)) >= HANDOVERS_PER_HOUR:
+        text = _(
+            "Our staff already have several of your questions and answer them under Your messages on "
+            "this page. To add something, please use the form to send us a message."
+        )
+        return Answer(INTENT_HANDOVER, text, language, rule=_("too many handovers this hour"), score=score)
     text = _(
         "I am not sure I can answer that correctly, so I passed your question to our staff. "
         "You will find their reply under Your messages on this page."

@@ -4,6 +4,7 @@ the portal lets the user see."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.db.models import Count, QuerySet
 from apps.accounts.models import Account
 from apps.common.errors import NotFound
 from apps.customers.selectors import customers_for_staff
-from apps.support.models import FaqEntry, Ticket, TicketStatus
+from apps.support.models import FaqEntry, Ticket, TicketKind, TicketStatus
 from apps.transactions.models import Posting
 from apps.transactions.selectors import account_postings
 
@@ -71,6 +72,11 @@ def ticket_of_portal_user(portal_user_id: int, public_id: uuid.UUID | str) -> Ti
         return tickets_of_portal_user(portal_user_id).get(public_id=public_id)
     except (Ticket.DoesNotExist, ValueError):
         raise NotFound() from None
+
+
+def handovers_since(portal_user_id: int, since: dt.datetime) -> int:
+    """How many handover tickets this portal login opened since `since` (the assistant's cap)."""
+    return Ticket.objects.filter(portal_user_id=portal_user_id, kind=TicketKind.HANDOVER, created_at__gte=since).count()
 
 
 def tickets_of_customer(customer_id: int) -> QuerySet[Ticket]:

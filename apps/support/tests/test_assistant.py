@@ -12,6 +12,7 @@ from apps.common.principals import SYSTEM_ACTOR
 from apps.portal.selectors import portal_accounts
 from apps.support.assistant import (
     FAQ_THRESHOLD,
+    HANDOVERS_PER_HOUR,
     INTENT_BALANCE,
     INTENT_EMPTY,
     INTENT_FAQ,
@@ -173,7 +174,13 @@ def test_recent_payments_without_any(faq, make_person):
 
 @pytest.mark.parametrize(
     "question",
-    ["How do I apply for a mortgage?", "我想买基金", "can I open an account in Singapore", "weather tomorrow"],
+    [
+        "How do I apply for a mortgage?",
+        "我想买基金",
+        "can I open an account in Singapore",
+        "weather tomorrow",
+        "one more about mortgages",  # "one" is not a typo of the keyword "phone"
+    ],
 )
 def test_an_unsure_answer_hands_over_to_a_person_with_the_transcript(faq, make_person, question):
     me = make_person()
@@ -192,7 +199,7 @@ def test_an_unsure_answer_hands_over_to_a_person_with_the_transcript(faq, make_p
     assert [t["who"] for t in ticket.transcript] == ["customer", "assistant", "customer", "assistant"]
     assert ticket.transcript[2]["text"] == question
     assert ticket.transcript[3]["text"] == answer.text
-    assert "staff" in answer.text
+    assert ("工作人员" if answer.language == "zh-hans" else "staff") in answer.text  # says a person answers
 
 
 def test_asking_for_a_person_hands_over_at_once(faq, make_person):
@@ -216,3 +223,15 @@ def test_small_talk_and_odd_input_neither_fail_nor_open_tickets(faq, make_person
     assert long.entry.slug == "transfer"
     emoji = ask(me, "💸💸💸 🤔")
     assert emoji.intent in (INTENT_EMPTY, INTENT_HANDOVER)
+
+
+def test_handovers_are_capped_per_hour(faq, make_person):
+    me = make_person()
+    for n in range(HANDOVERS_PER_HOUR):
+        assert ask(me, f"question about mortgages number {n}").ticket is not None
+    capped = ask(me, "one more about mortgages")
+    assert capped.intent == INTENT_HANDOVER
+    assert capped.ticket is None
+    assert "send us a message" in capped.text
+    assert Ticket.objects.count() == HANDOVERS_PER_HOUR
+    assert ask(make_person(), "a mortgage question").ticket is not None  # another login is not capped
