@@ -317,6 +317,11 @@ class Command(BaseCommand):
         if not settings.DEMO_PASSWORD:
             raise CommandError("DEMO_PASSWORD is not set: the demo staff users need a password")
         if User.objects.filter(username=MARKER_USERNAME).exists():
+            with transaction.atomic():
+                added = faq_seed_defaults(actor=SEED_ACTOR)  # a bank loaded before the FAQ existed gets it
+            if added:
+                self.stdout.write(f"Demo bank already loaded: only the {added} missing FAQ entries were added.")
+                return
             self.stdout.write(f"Demo bank already loaded (user '{MARKER_USERNAME}' exists): nothing changed.")
             return
         started = time.monotonic()
