@@ -329,6 +329,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Resolved bearer tokens are cached per process this long: revocation takes effect this late.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
+# A client disabled or rotated in one process is refused by every other within this many seconds.
+API_REVOCATION_CHECK_SECONDS = env.float("API_REVOCATION_CHECK_SECONDS", default=1.0)
 
 # Per-client request rates by channel ("600/min"; empty: unthrottled), counted in the cache
 # (Redis when REDIS_URL is set). Bank systems (`system`) are not throttled by default.
