@@ -241,6 +241,8 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "webhook_id": endpoint.public_id,
             "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
+            "case_id": rows[Case].public_id,  # back office pages
+            "alert_id": rows[Alert].public_id,
         },
         "rows": rows,
         "user": users["teller"],

@@ -14,3 +14,5 @@ class ComplianceConfig(AppConfig):
 
         register_payment_screener(payment_screener)
         register_customer_name_listener(customer_name_listener)
+        # The approval action that imports an approved watchlist upload.
+        import apps.compliance.services_watchlists  # noqa: F401
