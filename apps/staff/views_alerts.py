@@ -113,6 +113,7 @@ def alert_detail(request: HttpRequest, alert_id: uuid.UUID) -> HttpResponse:
                     done = _("The alert is escalated to compliance case %(case)s.") % {"case": case.public_id}
             except DomainError as refusal:
                 refusal_to_form(form, refusal)
+                alert.refresh_from_db()
             else:
                 messages.success(request, done)
                 return redirect(request.path)

@@ -121,7 +121,8 @@ def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             try:
                 done = _run(request, case, op, form.cleaned_data)
             except DomainError as refusal:
-                refusal_to_form(form, refusal, {"text": "text", "attachment": "attachment"})
+                refusal_to_form(form, refusal)
+                case.refresh_from_db()
             else:
                 messages.success(request, done)
                 return redirect(request.path)
