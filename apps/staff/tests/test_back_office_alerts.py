@@ -16,7 +16,13 @@ pytestmark = pytest.mark.django_db
 
 def _alert(customer, reason="velocity", outcome="review", **extra) -> Alert:
     return Alert.objects.create(
-        customer=customer, outcome=outcome, reason=reason, kind="transfer", amount=Decimal("900.00"), currency="CNY", **extra
+        customer=customer,
+        outcome=outcome,
+        reason=reason,
+        kind="transfer",
+        amount=Decimal("900.00"),
+        currency="CNY",
+        **extra,
     )
 
 
@@ -76,7 +82,9 @@ def test_assign_to_me_then_to_a_colleague_then_close_as_false_positive(make_cust
     alert.refresh_from_db()
     assert alert.status == AlertStatus.ASSIGNED
     done = client.post(
-        f"/staff/alerts/{alert.public_id}/", {"op": "close", "disposition": "false_positive", "note": "known payee"}, follow=True
+        f"/staff/alerts/{alert.public_id}/",
+        {"op": "close", "disposition": "false_positive", "note": "known payee"},
+        follow=True,
     )
     assert "closed as False positive" in " ".join(str(m) for m in done.context["messages"])
     alert.refresh_from_db()

@@ -19,7 +19,9 @@ DAY = dt.date(2026, 3, 2)
 
 
 def _case(customer, summary="Customer matches a watchlist") -> Case:
-    return case_open(kind="screening_hit", summary=summary, subject_name="Ivan Petrov", customer_id=customer.pk, score=91)
+    return case_open(
+        kind="screening_hit", summary=summary, subject_name="Ivan Petrov", customer_id=customer.pk, score=91
+    )
 
 
 def test_teller_gets_403_auditor_reads_but_cannot_act(make_customer):
@@ -67,11 +69,20 @@ def test_note_attach_assign_escalate_and_close_with_a_disposition(make_customer)
     assert (case.assignee, case.status) == (user, CaseStatus.ESCALATED)
     bad = client.post(url, {"op": "close", "disposition": "maybe", "reason": ""})
     assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
-    response = client.post(url, {"op": "close", "disposition": "false_positive", "reason": "different person"}, follow=True)
+    response = client.post(
+        url, {"op": "close", "disposition": "false_positive", "reason": "different person"}, follow=True
+    )
     assert "The case is closed: False positive." in [str(m) for m in response.context["messages"]]
     case.refresh_from_db()
     assert (case.status, case.disposition) == (CaseStatus.CLOSED, "false_positive")
-    assert list(case.notes.values_list("action", flat=True)) == ["open", "comment", "attach", "assign", "escalate", "close"]
+    assert list(case.notes.values_list("action", flat=True)) == [
+        "open",
+        "comment",
+        "attach",
+        "assign",
+        "escalate",
+        "close",
+    ]
     assert AuditEvent.objects.filter(action="case.close", object_id=str(case.public_id), actor="user:cora").exists()
 
 
@@ -94,7 +105,9 @@ def test_transaction_reports_list_and_audited_export(make_customer):
     xml_file = client.get("/staff/transaction-reports/export/", {"business_date": DAY.isoformat(), "format": "xml"})
     assert fromstring(xml_file.content).find("Report/Total").text == "60000.00"
     assert AuditEvent.objects.filter(action="export.transaction_reports", actor="user:cora").count() == 2
-    bad = client.get("/staff/transaction-reports/export/", {"business_date": "not-a-date", "format": "pdf"}, follow=True)
+    bad = client.get(
+        "/staff/transaction-reports/export/", {"business_date": "not-a-date", "format": "pdf"}, follow=True
+    )
     assert bad.status_code == 200
     assert any("valid date" in str(m) for m in bad.context["messages"])
     assert AuditEvent.objects.filter(action="export.transaction_reports").count() == 2

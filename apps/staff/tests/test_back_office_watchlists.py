@@ -56,7 +56,9 @@ def test_upload_waits_the_maker_cannot_approve_a_second_officer_imports():
     assert listed.version[:16] in page and "3 added" in page
     assert AuditEvent.objects.filter(action="watchlist.import", object_id="internal").count() == 1
 
-    twice = checker.post(f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}, follow=True)
+    twice = checker.post(
+        f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}, follow=True
+    )
     assert "already been decided" in _messages(twice)
     assert AuditEvent.objects.filter(action="watchlist.import").count() == 1  # ran once
 
@@ -99,11 +101,15 @@ def test_rejected_upload_is_never_imported_and_others_may_not_decide():
     _r, risk = client_of("risk_officer", "rita")
     _upload(maker)
     approval = Approval.objects.get(action=WATCHLIST_IMPORT_ACTION)
-    assert risk.post(f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}).status_code == 403
+    assert (
+        risk.post(f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}).status_code == 403
+    )
     assert risk.get("/staff/watchlists/").status_code == 403
     _a, auditor = client_of("auditor")
     assert auditor.get("/staff/watchlists/").status_code == 403
-    checker.post(f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "reject", "reason": "wrong file"})
+    checker.post(
+        f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "reject", "reason": "wrong file"}
+    )
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.REJECTED
     assert not Watchlist.objects.exists()
