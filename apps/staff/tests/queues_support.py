@@ -9,7 +9,10 @@ from django.contrib.auth.models import Group, User
 from tests.support import verified_staff_client
 
 
-def staff_user(role: str, username: str | None = None, password: str = "correct horse battery") -> User:
+PASSWORD = "Back-office-2026!"  # noqa: S105 - test users only
+
+
+def staff_user(role: str, username: str | None = None, password: str = PASSWORD) -> User:
     user = User.objects.create_user(username=username or f"{role}-1", password=password, is_staff=True)
     user.groups.add(Group.objects.get(name=role))
     return user

@@ -39,7 +39,8 @@ def test_teller_gets_403_risk_and_auditor_see_the_queue_read_only(make_customer)
     refused = auditor.post(f"/staff/alerts/{alert.public_id}/", {"op": "assign_me"})
     assert refused.status_code == 403
     alert.refresh_from_db()
-    assert alert.status == AlertStatus.OPEN and alert.assignee == ""
+    assert alert.status == AlertStatus.OPEN
+    assert alert.assignee == ""
 
 
 def test_filters_and_pagination(make_customer):
@@ -65,7 +66,7 @@ def test_filters_and_pagination(make_customer):
 
 def test_assign_to_me_then_to_a_colleague_then_close_as_false_positive(make_customer):
     alert = _alert(make_customer())
-    user, client = client_of("risk_officer", "rita")
+    _user, client = client_of("risk_officer", "rita")
     colleague = staff_user("risk_officer", "ravi")
     response = client.post("/staff/alerts/", {"alert": str(alert.public_id), "query": "status=open"}, follow=True)
     assert "assigned to you" in " ".join(str(m) for m in response.context["messages"])
@@ -92,7 +93,8 @@ def test_assign_to_me_then_to_a_colleague_then_close_as_false_positive(make_cust
     assert "known payee" in alert.notes
     assert AuditEvent.objects.filter(action="risk.alert_close", object_id=str(alert.public_id)).exists()
     again = client.post(f"/staff/alerts/{alert.public_id}/", {"op": "comment", "text": "late"})
-    assert again.status_code == 400 and "This alert is closed." in again.content.decode()
+    assert again.status_code == 400
+    assert "This alert is closed." in again.content.decode()
 
 
 def test_escalate_opens_a_compliance_case_and_closes_the_alert(make_customer):
@@ -106,7 +108,8 @@ def test_escalate_opens_a_compliance_case_and_closes_the_alert(make_customer):
     alert.refresh_from_db()
     case = Case.objects.get()
     assert (alert.status, alert.disposition) == ("closed", "escalated")
-    assert case.kind == CaseKind.SUSPICIOUS and case.customer == customer
+    assert case.kind == CaseKind.SUSPICIOUS
+    assert case.customer == customer
     assert case.detail["alert"] == str(alert.public_id)
     assert str(case.public_id) in alert.notes
 

@@ -59,7 +59,8 @@ def test_note_attach_assign_escalate_and_close_with_a_disposition(make_customer)
     user, client = client_of("compliance_officer", "cora")
     url = f"/staff/cases/{case.public_id}/"
     empty = client.post(url, {"op": "comment", "text": ""})
-    assert empty.status_code == 400 and "This field is required." in empty.content.decode()
+    assert empty.status_code == 400
+    assert "This field is required." in empty.content.decode()
     client.post(url, {"op": "comment", "text": "Date of birth differs from the listed person."})
     doc = SimpleUploadedFile("passport.pdf", b"%PDF-1.4 test", content_type="application/pdf")
     client.post(url, {"op": "attach", "attachment": doc, "description": "passport copy"})
@@ -68,7 +69,8 @@ def test_note_attach_assign_escalate_and_close_with_a_disposition(make_customer)
     case.refresh_from_db()
     assert (case.assignee, case.status) == (user, CaseStatus.ESCALATED)
     bad = client.post(url, {"op": "close", "disposition": "maybe", "reason": ""})
-    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "Select a valid choice" in bad.content.decode()
     response = client.post(
         url, {"op": "close", "disposition": "false_positive", "reason": "different person"}, follow=True
     )
@@ -100,8 +102,10 @@ def test_transaction_reports_list_and_audited_export(make_customer):
     other_day = client.get("/staff/transaction-reports/", {"business_date": "2026-03-03"})
     assert other_day.context["page"].paginator.count == 0
     csv_file = client.get("/staff/transaction-reports/export/", {"business_date": DAY.isoformat(), "format": "csv"})
-    assert csv_file.status_code == 200 and csv_file["Content-Type"].startswith("text/csv")
-    assert "Zhang Wei" in csv_file.content.decode() and "60000.00" in csv_file.content.decode()
+    assert csv_file.status_code == 200
+    assert csv_file["Content-Type"].startswith("text/csv")
+    assert "Zhang Wei" in csv_file.content.decode()
+    assert "60000.00" in csv_file.content.decode()
     xml_file = client.get("/staff/transaction-reports/export/", {"business_date": DAY.isoformat(), "format": "xml"})
     assert fromstring(xml_file.content).find("Report/Total").text == "60000.00"
     assert AuditEvent.objects.filter(action="export.transaction_reports", actor="user:cora").count() == 2

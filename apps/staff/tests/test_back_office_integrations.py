@@ -39,10 +39,12 @@ def _token(client_id: str, secret: str) -> int:
 def test_create_a_client_the_secret_is_shown_once_then_disable_enable_rotate():
     _u, admin = client_of("administrator", "ada")
     created = admin.post("/staff/integrations/api-clients/", {"name": "Partner", "scopes": ["accounts:read"]})
-    assert created.status_code == 200 and "no-store" in created["Cache-Control"]
+    assert created.status_code == 200
+    assert "no-store" in created["Cache-Control"]
     body = created.content.decode()
     client_id, secret = re.findall(r"<code>([A-Za-z0-9]{32,48})</code>", body)
-    assert len(secret) == 48 and "shown only this once" in body
+    assert len(secret) == 48
+    assert "shown only this once" in body
     client = ApiClient.objects.get(application__client_id=client_id)
     assert secret not in admin.get("/staff/integrations/api-clients/").content.decode()
     assert _token(client_id, secret) == 200
@@ -67,14 +69,17 @@ def test_client_form_validation():
     _u, admin = client_of("administrator", "ada")
     count = ApiClient.objects.count()
     no_scope = admin.post("/staff/integrations/api-clients/", {"name": "X"})
-    assert no_scope.status_code == 400 and "at least one scope" in no_scope.content.decode()
+    assert no_scope.status_code == 400
+    assert "at least one scope" in no_scope.content.decode()
     unknown = admin.post("/staff/integrations/api-clients/", {"name": "X", "scopes": ["god:mode"]})
-    assert unknown.status_code == 400 and "Select a valid choice" in unknown.content.decode()
+    assert unknown.status_code == 400
+    assert "Select a valid choice" in unknown.content.decode()
     nobody = admin.post(
         "/staff/integrations/api-clients/",
         {"name": "X", "scopes": ["accounts:read"], "customer": "00000000-0000-0000-0000-000000000000"},
     )
-    assert nobody.status_code == 400 and "No customer has this id." in nobody.content.decode()
+    assert nobody.status_code == 400
+    assert "No customer has this id." in nobody.content.decode()
     assert ApiClient.objects.count() == count
 
 
@@ -96,19 +101,23 @@ def test_register_a_webhook_for_a_client_see_dead_letters_replay_and_disable(mak
     api_client = ApiClient.objects.get(application__client_id=caller.client_id)
     _u, admin = client_of("administrator", "ada")
     bad = admin.post("/staff/integrations/webhooks/", {"client": api_client.pk, "url": "not a url"})
-    assert bad.status_code == 400 and "Enter a valid URL" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "Enter a valid URL" in bad.content.decode()
     nobody = admin.post("/staff/integrations/webhooks/", {"client": 999999, "url": "https://x.example/hook"})
-    assert nobody.status_code == 400 and "Choose an active API client" in nobody.content.decode()
+    assert nobody.status_code == 400
+    assert "Choose an active API client" in nobody.content.decode()
     insecure = admin.post(
         "/staff/integrations/webhooks/", {"client": api_client.pk, "url": "https://user:pw@x.example/hook"}
     )
-    assert insecure.status_code == 400 and "https URL" in insecure.content.decode()
+    assert insecure.status_code == 400
+    assert "https URL" in insecure.content.decode()
     assert not WebhookEndpoint.objects.exists()
     made = admin.post(
         "/staff/integrations/webhooks/",
         {"client": api_client.pk, "url": "https://hooks.example/finsys", "event_kinds": ["payment.status_changed"]},
     )
-    assert "whsec_" in made.content.decode() and "no-store" in made["Cache-Control"]
+    assert "whsec_" in made.content.decode()
+    assert "no-store" in made["Cache-Control"]
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.owner == f"client:{caller.client_id}"  # the integrator sees it on the API
     assert caller.get("/api/v1/webhooks/").json()["results"][0]["id"] == str(endpoint.public_id)

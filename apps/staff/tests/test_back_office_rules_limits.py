@@ -41,7 +41,8 @@ def test_a_rule_change_is_a_new_version_the_maker_cannot_approve():
     response = _propose(maker)
     assert "version 2 is proposed" in _messages(response)
     proposed = Rule.objects.get(code="velocity-20-in-10", version=before.version + 1)
-    assert proposed.status == RuleStatus.PROPOSED and proposed.channels == ["api", "portal"]
+    assert proposed.status == RuleStatus.PROPOSED
+    assert proposed.channels == ["api", "portal"]
     approval = Approval.objects.get(action="risk.rule_activate", status=ApprovalStatus.PENDING)
 
     own = maker.post(f"/staff/risk/changes/{approval.public_id}/decide/", {"decision": "approve"}, follow=True)

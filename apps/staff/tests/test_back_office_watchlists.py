@@ -36,7 +36,8 @@ def test_upload_waits_the_maker_cannot_approve_a_second_officer_imports():
     response = _upload(maker)
     assert "waits for a second officer" in _messages(response)
     approval = Approval.objects.get(action=WATCHLIST_IMPORT_ACTION)
-    assert approval.status == ApprovalStatus.PENDING and approval.payload["entries"] == 3
+    assert approval.status == ApprovalStatus.PENDING
+    assert approval.payload["entries"] == 3
     assert not Watchlist.objects.exists()
 
     own = maker.post(f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}, follow=True)
@@ -53,7 +54,8 @@ def test_upload_waits_the_maker_cannot_approve_a_second_officer_imports():
     assert listed.entry_count == 3 == WatchlistEntry.objects.filter(watchlist=listed).count()
     assert "王小明" in set(WatchlistEntry.objects.values_list("name", flat=True))
     page = checker.get("/staff/watchlists/").content.decode()
-    assert listed.version[:16] in page and "3 added" in page
+    assert listed.version[:16] in page
+    assert "3 added" in page
     assert AuditEvent.objects.filter(action="watchlist.import", object_id="internal").count() == 1
 
     twice = checker.post(
