@@ -8,8 +8,7 @@ from django.contrib.auth.models import Group, User
 
 from tests.support import verified_staff_client
 
-
-PASSWORD = "Back-office-2026!"  # noqa: S105 - test users only
+PASSWORD = "Back-office-2026!"  # test users only
 
 
 def staff_user(role: str, username: str | None = None, password: str = PASSWORD) -> User:
