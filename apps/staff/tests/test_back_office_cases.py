@@ -99,6 +99,7 @@ def test_transaction_reports_list_and_audited_export(make_customer):
     listing = client.get("/staff/transaction-reports/", {"business_date": DAY.isoformat()})
     assert listing.context["page"].paginator.count == 1
     assert "Zhang Wei" in listing.content.decode()
+    assert "60,000.00 CNY" in listing.content.decode()  # money per locale
     other_day = client.get("/staff/transaction-reports/", {"business_date": "2026-03-03"})
     assert other_day.context["page"].paginator.count == 0
     csv_file = client.get("/staff/transaction-reports/export/", {"business_date": DAY.isoformat(), "format": "csv"})

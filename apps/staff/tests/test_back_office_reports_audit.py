@@ -110,3 +110,12 @@ def test_audit_log_permissions():
     assert compliance.get("/staff/audit/").status_code == 200
     assert compliance.post("/staff/audit/").status_code == 403  # seeing is not verifying
     assert not AuditEvent.objects.filter(action="audit.verify").exists()
+
+
+def test_pages_speak_chinese_when_asked():
+    _u, auditor = client_of("auditor", "audra")
+    page = auditor.get("/staff/audit/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "审计日志" in page
+    assert "审计链尚未校验。" in page
+    reports = auditor.get("/staff/reports/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "报告中心" in reports
