@@ -9,13 +9,14 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.errors import ValidationFailed
 from apps.common.principals import Actor, require_bank
 from apps.compliance.aml import watchlist_parse, watchlist_store, watchlist_version
 from apps.compliance.approvals import register_action
-from apps.compliance.models import Approval, WatchlistFormat
+from apps.compliance.models import Approval, ApprovalStatus, WatchlistFormat
 from apps.compliance.screening.formats import FormatError
 from apps.compliance.services import approval_request
 
@@ -56,6 +57,12 @@ def watchlist_upload_request(
     if not parties:
         raise ValidationFailed({"data": [_("The file holds no entries.")]})
     version = watchlist_version(data, alt)
+    waiting = Approval.objects.filter(
+        action=WATCHLIST_IMPORT_ACTION, status=ApprovalStatus.PENDING, expires_at__gt=timezone.now(),
+        payload__name=name, payload__version=version,
+    )  # fmt: skip
+    if waiting.exists():  # a double submission, or the same file twice
+        raise ValidationFailed({"data": [_("This file is already waiting for approval for this list.")]})
     stored = default_storage.save(f"{WATCHLIST_UPLOAD_DIR}/{version}.dat", ContentFile(data))
     stored_alt = default_storage.save(f"{WATCHLIST_UPLOAD_DIR}/{version}-alt.dat", ContentFile(alt)) if alt else ""
     payload = {

@@ -19,7 +19,7 @@ from apps.common.money import Money, format_amount
 from apps.common.principals import Actor, require_bank
 from apps.compliance.aml import case_open
 from apps.compliance.approvals import register_action
-from apps.compliance.models import Approval, Case, CaseKind
+from apps.compliance.models import Approval, ApprovalStatus, Case, CaseKind
 from apps.compliance.services import approval_request
 from apps.customers.models import Customer, KycStatus
 from apps.risk import selectors
@@ -571,6 +571,16 @@ def rule_propose(
         raise ValidationFailed({"parameters": problems})
     with transaction.atomic():
         latest = Rule.objects.select_for_update().filter(code=code).order_by("-version").first()
+        same = Rule.objects.filter(
+            code=code, status=RuleStatus.PROPOSED, kind=kind, action=action, parameters=parameters,
+            channels=channels or [],
+        )  # fmt: skip
+        waiting = Approval.objects.filter(
+            action="risk.rule_activate", status=ApprovalStatus.PENDING, expires_at__gt=timezone.now(),
+            payload__rule__in=list(same.values_list("pk", flat=True)),
+        )  # fmt: skip
+        if waiting.exists():  # a double submission: the same change is already waiting
+            raise ValidationFailed({"code": [_("The same change of this rule is already waiting for approval.")]})
         rule = Rule.objects.create(
             code=code,
             version=(latest.version + 1) if latest else 1,

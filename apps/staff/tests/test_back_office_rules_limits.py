@@ -138,3 +138,13 @@ def test_who_may_see_and_edit_rules_and_limits():
     assert teller.get("/staff/risk/rules/").status_code == 403
     _c, compliance = client_of("compliance_officer")
     assert compliance.get("/staff/risk/limits/").status_code == 403
+
+
+def test_a_double_submitted_rule_change_is_proposed_once():
+    _m, maker = client_of("risk_officer", "rita")
+    _propose(maker)
+    again = _propose(maker)
+    assert again.status_code == 400
+    assert "already waiting for approval" in again.content.decode()
+    assert Rule.objects.filter(code="velocity-20-in-10", status=RuleStatus.PROPOSED).count() == 1
+    assert Approval.objects.filter(action="risk.rule_activate", status=ApprovalStatus.PENDING).count() == 1

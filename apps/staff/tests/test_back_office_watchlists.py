@@ -115,3 +115,12 @@ def test_rejected_upload_is_never_imported_and_others_may_not_decide():
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.REJECTED
     assert not Watchlist.objects.exists()
+
+
+def test_the_same_file_twice_waits_once():
+    _m, maker = client_of("compliance_officer", "mia")
+    _upload(maker)
+    again = _upload(maker)
+    assert again.status_code == 400
+    assert "already waiting for approval" in again.content.decode()
+    assert Approval.objects.filter(action=WATCHLIST_IMPORT_ACTION).count() == 1
