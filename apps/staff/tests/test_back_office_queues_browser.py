@@ -91,7 +91,7 @@ def test_risk_auditor_pages_at_laptop_width(open_page: Any, staff: Any, make_cus
 
     for n in range(5):
         audit_record(actor="user:rita", action="risk.alert_assign", object_type="alert", object_id=f"a{n}")
-    ReportJob.objects.create(kind="balances_by_product", format="xlsx", requested_by="user:audra", progress=60)
+    job = ReportJob.objects.create(kind="balances_by_product", format="xlsx", requested_by="user:audra", progress=60)
     auditor = staff("audra", AUDITOR)
     audit_page = open_page(viewport=LAPTOP)
     staff_browser_login(audit_page, auditor, PASSWORD, "/staff/audit/")
@@ -105,3 +105,7 @@ def test_risk_auditor_pages_at_laptop_width(open_page: Any, staff: Any, make_cus
     audit_page.wait_for_selector("progress")
     save_screenshot(audit_page, "staff-reports-centre")
     assert_accessible(audit_page)
+    # The worker finishes: the polled partial (htmx) turns into a download link without a reload.
+    ReportJob.objects.filter(pk=job.pk).update(status="done", progress=100, rows=4, size=2048)
+    audit_page.wait_for_selector(f"a[href$='/staff/reports/{job.public_id}/download/']", timeout=10_000)
+    assert audit_page.locator("progress").count() == 0
