@@ -69,6 +69,20 @@ app.conf.beat_schedule = {
         "task": "apps.risk.tasks.train_anomaly_model",
         "schedule": crontab(minute=0, hour=1),
     },
+    # Credit and market risk (docs/adr/0014): facilities start and end by their dates; the net
+    # open FX positions are compared with their limits; last month's risk report on the 1st.
+    "sync-facilities": {
+        "task": "apps.risk.tasks.sync_facilities",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "check-fx-positions": {
+        "task": "apps.risk.tasks.check_fx_positions",
+        "schedule": float(os.environ.get("FINSYS_FX_POSITION_CHECK_SECONDS", "300")),
+    },
+    "risk-report-monthly": {
+        "task": "apps.reports.tasks.risk_report_monthly",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
+    },
     # Book gateway answers in batches and re-send payment jobs that were lost.
     "sweep-payments": {
         "task": "apps.transactions.tasks.sweep_payments",

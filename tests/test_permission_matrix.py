@@ -45,7 +45,7 @@ from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
 from apps.reports.services import report_request
-from apps.risk.models import Alert, RiskProfile
+from apps.risk.models import Alert, FxPositionLimit, OverdraftFacility, RiskProfile
 from apps.transactions.models import JournalEntry
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
 from apps.treasury.services_recon import settlement_file_import
@@ -173,6 +173,11 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         customer=bound_customer, outcome="review", reason="matrix", kind="transfer", amount=Decimal(1), currency="CNY"
     )
     makers[RiskProfile] = lambda: RiskProfile.objects.create(customer=bound_customer)
+    makers[OverdraftFacility] = lambda: OverdraftFacility.objects.create(
+        account=bound_account, customer=bound_customer, limit=Decimal(100), currency=bound_account.currency,
+        rate=Decimal(10), valid_from=dt.date(2026, 3, 2), requested_by="matrix",
+    )  # fmt: skip
+    makers[FxPositionLimit] = lambda: FxPositionLimit.objects.create(currency="USD", limit=Decimal(1000))
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:
         if model in rows:

@@ -15,6 +15,7 @@ class ReportKind(models.TextChoices):
     DAILY_VOLUMES = "daily_volumes", _("Daily volumes by kind")
     BALANCES_BY_PRODUCT = "balances_by_product", _("Balances by product and currency")
     PAYMENTS_BY_STATE = "payments_by_state", _("Payments by state")
+    RISK_MONTHLY = "risk_monthly", _("Monthly risk report")
 
 
 MANAGEMENT_KINDS = (ReportKind.DAILY_VOLUMES, ReportKind.BALANCES_BY_PRODUCT, ReportKind.PAYMENTS_BY_STATE)
@@ -29,6 +30,7 @@ class ReportFormat(models.TextChoices):
 
 STATEMENT_FORMATS = (ReportFormat.PDF, ReportFormat.CSV, ReportFormat.CAMT053)
 MANAGEMENT_FORMATS = (ReportFormat.XLSX, ReportFormat.CSV)
+RISK_FORMATS = (ReportFormat.PDF, ReportFormat.XLSX)
 FILE_EXTENSIONS = {"pdf": "pdf", "csv": "csv", "camt053": "xml", "xlsx": "xlsx"}
 CONTENT_TYPES = {
     "pdf": "application/pdf",

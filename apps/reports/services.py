@@ -23,18 +23,20 @@ from apps.audit.services import audit_record
 from apps.common.errors import PermissionDenied, ValidationFailed
 from apps.common.jobs import job_enqueue_after_commit
 from apps.common.money import format_amount
-from apps.common.principals import Actor
+from apps.common.principals import Actor, Channel
 from apps.reports import render
 from apps.reports.exceptions import ReportExpired, ReportNotReady
 from apps.reports.models import (
     FILE_EXTENSIONS,
     MANAGEMENT_FORMATS,
+    RISK_FORMATS,
     STATEMENT_FORMATS,
     ReportFormat,
     ReportJob,
     ReportKind,
     ReportStatus,
 )
+from apps.reports.risk_report import risk_report_pdf, risk_report_sections, risk_report_xlsx
 from apps.reports.selectors import report_by_pk, reports_due_for_expiry
 from apps.transactions.selectors import (
     account_balance_before,
@@ -96,6 +98,10 @@ def report_request(
             errors["format"] = [_("A statement is made as pdf, csv or camt053.")]
         if account_public_id is None:
             errors["account"] = [_("This field is required.")]
+        errors |= _check_period(start_date, end_date)
+    elif kind == ReportKind.RISK_MONTHLY:
+        if format not in RISK_FORMATS:
+            errors["format"] = [_("The risk report is made as pdf or xlsx.")]
         errors |= _check_period(start_date, end_date)
     elif kind in ReportKind.values:
         if format not in MANAGEMENT_FORMATS:
@@ -234,6 +240,46 @@ def _write_management(job: ReportJob, out: IO[bytes]) -> int:
     return render.table_csv(out, columns, rows)
 
 
+def _write_risk(job: ReportJob, out: IO[bytes]) -> int:
+    first, last = dt.date.fromisoformat(job.parameters["from"]), dt.date.fromisoformat(job.parameters["to"])
+    start, end = period_bounds(first, last)
+    title = f"finsys risk report {first.isoformat()} - {last.isoformat()}"
+    sections = risk_report_sections(start=start, end=end)
+    if job.format == ReportFormat.PDF:
+        return risk_report_pdf(out, title, sections)
+    return risk_report_xlsx(out, title, sections)
+
+
+REPORTS_ACTOR = Actor(label="system:reports", channel=Channel.SYSTEM)
+
+
+def previous_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def risk_report_monthly(*, today: dt.date | None = None, actor: Actor = REPORTS_ACTOR) -> list[ReportJob]:
+    """Queue last month's risk report as PDF and XLSX, once per month and format: a job already
+    queued, running or done for the month is not asked for again (beat may fire twice)."""
+    first, last = previous_month(today or timezone.now().astimezone(dt.UTC).date())
+    parameters = {"from": first.isoformat(), "to": last.isoformat()}
+    jobs = []
+    for format in RISK_FORMATS:
+        exists = ReportJob.objects.filter(
+            kind=ReportKind.RISK_MONTHLY,
+            format=format,
+            parameters=parameters,
+            status__in=[ReportStatus.QUEUED, ReportStatus.RUNNING, ReportStatus.DONE],
+        ).exists()
+        if not exists:
+            jobs.append(
+                report_request(
+                    actor=actor, kind=ReportKind.RISK_MONTHLY, format=format, start_date=first, end_date=last
+                )
+            )
+    return jobs
+
+
 def report_generate(*, job_id: int) -> str:
     """Generate a queued job's file into the default storage. Idempotent: a job that is not
     queued (already taken by another worker, finished, expired) is left alone. Not one
@@ -249,6 +295,8 @@ def report_generate(*, job_id: int) -> str:
         with tempfile.TemporaryFile() as out:
             if job.kind == ReportKind.STATEMENT:
                 rows = _write_statement(job, out, lambda percent: _progress_set(job_id, percent))
+            elif job.kind == ReportKind.RISK_MONTHLY:
+                rows = _write_risk(job, out)
             else:
                 rows = _write_management(job, out)
             out.seek(0)

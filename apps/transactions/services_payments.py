@@ -49,12 +49,13 @@ from apps.accounts.services import (
 )
 from apps.audit.services import audit_record
 from apps.common.controls import active_controls, controls_assert_payments_allowed
-from apps.common.errors import BlockedByScreening, NotFound, ValidationFailed
+from apps.common.errors import BlockedByScreening, DomainError, NotFound, ValidationFailed
 from apps.common.jobs import job_enqueue_after_commit
 from apps.common.locking import lock_by_pk
 from apps.common.metrics import PAYMENT_SETTLEMENT_SECONDS
 from apps.common.money import Money, format_amount
 from apps.common.principals import Actor, Channel
+from apps.common.refusals import refusal_defer, refusal_settle
 from apps.integrations.gateway import (
     GatewayAnswer,
     GatewayError,
@@ -148,6 +149,18 @@ def payment_create(
         raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
     beneficiary_check(beneficiary)
     controls_assert_payments_allowed()  # 503 while outgoing payments are stopped or the bank is read-only
+    try:
+        return _payment_accept(
+            actor=actor, from_account=from_account, money=money, beneficiary=beneficiary, reference=reference
+        )
+    except DomainError as refusal:
+        refusal_settle(refusal)  # outside any transaction: what a block leaves (a risk alert)
+        raise
+
+
+def _payment_accept(
+    *, actor: Actor, from_account: uuid.UUID, money: Money, beneficiary: Beneficiary, reference: str
+) -> Payment:
     with transaction.atomic():
         by_public, _by_gl, _locked = accounts_lock_for_movement(public_ids=[from_account])
         account = by_public.get(from_account)
@@ -176,7 +189,10 @@ def payment_create(
         customer_id = account.customer_id
         decision = payment_screen(payment)
         if decision.outcome == ScreeningOutcome.BLOCK:
-            raise BlockedByScreening(extra={"reason": decision.reason} if decision.reason else None)
+            raise refusal_defer(
+                BlockedByScreening(extra={"reason": decision.reason} if decision.reason else None),
+                *decision.after_refusal,
+            )
         # Integrators hear of the new payment once, in the status it commits in (below).
 
         def quiet(to: str, cause: str) -> None:
