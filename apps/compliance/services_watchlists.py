@@ -91,12 +91,18 @@ def _read_stored(name: str) -> bytes:
 
 def _watchlist_import_action(actor: Actor, payload: dict[str, Any]) -> dict[str, Any]:
     """Run by an approved upload, inside the approval's transaction: imports once."""
-    data = _read_stored(payload["file"])
-    alt = _read_stored(payload["alt_file"]) if payload.get("alt_file") else None
+    try:
+        data = _read_stored(payload["file"])
+        alt = _read_stored(payload["alt_file"]) if payload.get("alt_file") else None
+    except OSError:
+        raise ValidationFailed({"file": [_("The uploaded list file is no longer stored; upload it again.")]}) from None
     version = watchlist_version(data, alt)
     if version != payload["version"]:
         raise ValidationFailed({"file": [_("The stored list file changed since it was uploaded.")]})
-    parties = watchlist_parse(source_format=payload["source_format"], data=data, alt=alt)
+    try:
+        parties = watchlist_parse(source_format=payload["source_format"], data=data, alt=alt)
+    except FormatError as exc:
+        raise ValidationFailed({"file": [str(exc)]}) from None
     result = watchlist_store(
         actor=actor, name=payload["name"], source_format=payload["source_format"], parties=parties, version=version
     )

@@ -124,3 +124,21 @@ def test_the_same_file_twice_waits_once():
     assert again.status_code == 400
     assert "already waiting for approval" in again.content.decode()
     assert Approval.objects.filter(action=WATCHLIST_IMPORT_ACTION).count() == 1
+
+
+def test_an_upload_whose_file_is_gone_is_refused_at_approval_not_a_500():
+    from django.core.files.storage import default_storage
+
+    _m, maker = client_of("compliance_officer", "mia")
+    _c, checker = client_of("compliance_officer", "chen")
+    _upload(maker)
+    approval = Approval.objects.get(action=WATCHLIST_IMPORT_ACTION)
+    default_storage.delete(approval.payload["file"])
+    response = checker.post(
+        f"/staff/watchlists/uploads/{approval.public_id}/decide/", {"decision": "approve"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "no longer stored" in _messages(response)
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING
+    assert not Watchlist.objects.exists()
