@@ -275,6 +275,8 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
             "ticket_id": ticket.public_id,
             "faq_id": faq_entry.pk,
+            "case_id": rows[Case].public_id,  # back office pages
+            "alert_id": rows[Alert].public_id,
         },
         "rows": rows,
         "user": users["teller"],
