@@ -48,6 +48,7 @@ from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
 from apps.reports.services import report_request
 from apps.risk.models import Alert, FxPositionLimit, OverdraftFacility, RiskProfile
+from apps.support.services import FaqData, faq_create, feedback_submit
 from apps.transactions.models import JournalEntry, PaymentInstruction
 from apps.transactions.services_beneficiaries import beneficiary_save
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
@@ -264,6 +265,16 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
         start_date=timezone.now().date(),
         end_date=timezone.now().date(),
     )
+    # a support ticket of the customer (the relationship manager's) and an FAQ entry
+    ticket = feedback_submit(
+        actor=SYSTEM_ACTOR,
+        portal_user=PortalUser.objects.get(user__username="matrix-portal-individual"),
+        subject="Matrix",
+        message="Matrix feedback",
+    )
+    faq_entry = faq_create(
+        actor=SYSTEM_ACTOR, data=FaqData(question_en="Q?", question_zh="问", answer_en="A.", answer_zh="答。")
+    )
     rows = _admin_rows(mine, account, users["teller"])
     return {
         "clients": clients,
@@ -281,6 +292,10 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "beneficiary_id": payee.public_id,
             "instruction_id": instruction.public_id,
             "confirmation": started["Location"].rstrip("/").rsplit("/", 1)[-1],
+            "ticket_id": ticket.public_id,
+            "faq_id": faq_entry.pk,
+            "case_id": rows[Case].public_id,  # back office pages
+            "alert_id": rows[Alert].public_id,
         },
         "rows": rows,
         "user": users["teller"],

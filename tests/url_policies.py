@@ -77,6 +77,26 @@ URL_POLICIES: dict[str, Policy] = {
     "staff:logout": PUBLIC,
     "staff:home": staff(),
     "staff:logout-everywhere": staff(),
+    # back office: risk and compliance queues, reports, audit, rules and limits, integrations (bo-queues)
+    "staff:alerts": staff("risk.view_alert"),
+    "staff:alert-detail": staff("risk.view_alert"),
+    "staff:cases": staff("compliance.view_case"),
+    "staff:case-detail": staff("compliance.view_case"),
+    "staff:transaction-reports": staff("compliance.view_reportrecord"),
+    "staff:transaction-reports-export": staff("compliance.view_reportrecord"),
+    "staff:watchlists": staff("compliance.view_watchlist"),
+    "staff:watchlist-upload-decide": staff("compliance.change_watchlist"),  # POST only
+    "staff:reports": staff("reports.view_reportjob"),
+    "staff:report-progress": staff("reports.view_reportjob"),
+    "staff:report-file": staff("reports.download_report"),
+    "staff:audit": staff("audit.view_auditevent"),
+    "staff:rules": staff("risk.view_rule"),
+    "staff:limits": staff("risk.view_limitrule"),
+    "staff:risk-change-decide": staff("risk.change_rule", "risk.change_limitrule"),  # POST only
+    "staff:api-clients": staff("api.view_apiclient"),
+    "staff:api-client-action": staff("api.change_apiclient"),  # POST only
+    "staff:webhooks": staff("api.view_apiclient"),
+    "staff:webhook-detail": staff("api.view_apiclient"),
     # customers land on the portal
     "root": PUBLIC,
     # the customer portal (apps/portal): its login steps are public, the rest is the customer's
@@ -93,6 +113,10 @@ URL_POLICIES: dict[str, Policy] = {
     "portal:totp-enable": PORTAL,
     "portal:totp-disable": PORTAL,
     "portal:overview": PORTAL,
+    # help: the assistant, feedback, the login's own messages (apps/portal/views_support.py)
+    "portal:help": PORTAL,
+    "portal:help-feedback": PORTAL,
+    "portal:help-ticket": PORTAL,
     "portal:account": PORTAL,
     "portal:account-csv": PORTAL,
     "portal:account-statement": PORTAL,
@@ -177,6 +201,13 @@ URL_POLICIES: dict[str, Policy] = {
     "admin:accounts_account_changelist": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_change": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_history": staff("accounts.view_account", _RM_TOO),
+    # customer support in the back office: tickets (a relationship manager: their customers' only)
+    # and the FAQ editor (apps/staff/views_support.py)
+    "staff:support-tickets": staff("support.view_ticket"),
+    "staff:support-ticket": staff("support.view_ticket"),
+    "staff:support-faq": staff("support.view_faqentry", "support.change_faqentry"),
+    "staff:support-faq-new": staff("support.add_faqentry"),
+    "staff:support-faq-edit": staff("support.change_faqentry"),
 }
 
 ADMIN_MODEL_ACTIONS = ("changelist", "add", "history", "delete", "change")

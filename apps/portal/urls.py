@@ -45,3 +45,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "beneficiaries/<uuid:beneficiary_id>/delete/", views_beneficiaries.beneficiary_remove, name="beneficiary-delete"
     ),
 ]
+
+# Help: the assistant, feedback, the customer's messages (apps/portal/views_support.py).
+from apps.portal import views_support  # noqa: E402
+
+urlpatterns += [
+    path("help/", views_support.help_page, name="help"),
+    path("help/feedback/", views_support.feedback, name="help-feedback"),
+    path("help/messages/<uuid:ticket_id>/", views_support.ticket_view, name="help-ticket"),
+]
