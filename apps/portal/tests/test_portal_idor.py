@@ -18,6 +18,7 @@ from apps.customers.models import PortalUser
 from apps.portal.services import portal_actor
 from apps.reports.models import ReportJob
 from apps.reports.services import report_request
+from apps.support.services import feedback_submit
 from apps.transactions.models import JournalEntry, PaymentInstruction
 from apps.transactions.services_beneficiaries import beneficiary_as_payee, beneficiary_save
 from apps.transactions.services_payments import payment_create
@@ -67,6 +68,8 @@ def bobs_ids(bob) -> dict[str, str]:
     instruction = PaymentInstruction.objects.create(
         kind="payment", account=account, amount=Decimal("1"), currency="CNY", initiated_by=bob.user
     )
+    bob_portal = PortalUser.objects.get(user=bob.user)
+    ticket = feedback_submit(actor=portal_actor(bob_portal), portal_user=bob_portal, subject="Hi", message="Bob's")
     return {
         "account_id": str(account.public_id),
         "report_id": str(job.public_id),
@@ -75,6 +78,7 @@ def bobs_ids(bob) -> dict[str, str]:
         "beneficiary_id": str(payee.public_id),
         "instruction_id": str(instruction.public_id),
         "confirmation": "bobs-confirmation-token",
+        "ticket_id": str(ticket.public_id),
     }
 
 
