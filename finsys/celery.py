@@ -20,6 +20,16 @@ app.conf.beat_schedule = {
         "task": "apps.reports.tasks.expire_reports",
         "schedule": 3600.0,
     },
+    # Re-queue report jobs whose worker died mid-run (no heartbeat for FINSYS_REPORT_STALE_SECONDS).
+    "requeue-stuck-reports": {
+        "task": "apps.reports.tasks.requeue_stuck_reports",
+        "schedule": float(os.environ.get("FINSYS_REPORT_REQUEUE_SECONDS", "60")),
+    },
+    # Approvals past their expiry: marked expired (a payment held for review is rejected with it).
+    "expire-approvals": {
+        "task": "apps.compliance.tasks.expire_approvals",
+        "schedule": 300.0,
+    },
     "release-expired-holds": {
         "task": "apps.accounts.tasks.release_expired_holds",
         "schedule": 60.0,

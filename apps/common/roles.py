@@ -53,6 +53,10 @@ _BANK = {
 # Generated statements and management reports: list them, request management reports, download.
 _REPORTS = {"reports.view_reportjob", "reports.download_report"}
 
+# Customer support (apps/support): the tickets inbox (reply, close) and the FAQ the assistant answers
+# from. A relationship manager sees only their own customers' tickets (apps/support/selectors.py).
+_TICKETS = {"support.view_ticket", "support.change_ticket"}
+
 # What each role holds, beyond nothing. Custom permissions are declared on their models:
 # customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
 # only the customers one is relationship manager of: django-guardian object permissions),
@@ -71,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_TREASURY_VIEW,
             "treasury.change_break",  # resolve reconciliation breaks
             *_REPORTS,
+            *_TICKETS,
+            "support.view_faqentry",
         }
     ),
     RELATIONSHIP_MANAGER: frozenset(
@@ -78,6 +84,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_assigned_customer",
             "accounts.view_product",
             "compliance.view_approval",
+            *_TICKETS,
+            "support.view_faqentry",
         }
     ),
     RISK_OFFICER: frozenset(
@@ -92,6 +100,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "risk.change_alert",
             "risk.view_rule",
             "risk.view_limitrule",
+            # propose rule versions and limit changes in the back office (maker-checked)
+            "risk.change_rule",
+            "risk.change_limitrule",
             "risk.view_riskprofile",
             "risk.change_riskprofile",
             # credit and market risk (docs/adr/0014): see and end facilities, see FX position limits
@@ -120,6 +131,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "compliance.change_case",
             "compliance.view_watchlist",
             "compliance.view_watchlistentry",
+            "compliance.change_watchlist",  # upload a list file: imported once another officer approves
             "compliance.view_reportrecord",
             "compliance.view_reportrule",
             "compliance.change_reportrule",
@@ -174,6 +186,7 @@ ADMINISTRATOR_APPS = (
     "otp_totp",  # reset a lost authenticator
     "django_celery_beat",
     "reports",
+    "support",  # the FAQ editor (and the tickets inbox)
 )
 ROLES = tuple(ROLE_PERMISSIONS)
 

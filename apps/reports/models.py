@@ -70,6 +70,11 @@ class ReportJob(PublicIdModel, TimestampedModel):
     error = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Runs: each claim counts an attempt and gets its own token; the running worker beats
+    # `heartbeat_at`. Only the claim holding the token may record progress or the outcome.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    run_token = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("report job")

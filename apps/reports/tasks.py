@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from apps.reports.services import GENERATE_TASK, report_generate, reports_expire, risk_report_monthly
+from apps.reports.services import (
+    GENERATE_TASK,
+    report_generate,
+    reports_expire,
+    reports_requeue_stuck,
+    risk_report_monthly,
+)
 
 
 @shared_task(name=GENERATE_TASK)
@@ -19,3 +25,8 @@ def expire_reports() -> int:
 def monthly_risk_report() -> int:
     """On the first of the month: last month's risk report, PDF and XLSX (once per month)."""
     return len(risk_report_monthly())
+
+
+@shared_task(name="apps.reports.tasks.requeue_stuck_reports")
+def requeue_stuck_reports() -> int:
+    return reports_requeue_stuck()
