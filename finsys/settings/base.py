@@ -145,10 +145,6 @@ else:
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
-# Nothing reads task results (the database holds every outcome). Storing them made every
-# sender (web, beat) subscribe to the Redis result channel, and after a Redis restart beat hung
-# in that subscription's reconnect (celery/celery#4857; seen in tests/reliability): no results.
-CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
