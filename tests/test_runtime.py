@@ -59,7 +59,7 @@ def test_production_mode_starts_with_its_keys_and_enforces_https() -> None:
         "print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG, "
         "s.SESSION_COOKIE_HTTPONLY, s.X_FRAME_OPTIONS, s.SECURE_REFERRER_POLICY, s.SECURE_HSTS_SECONDS, "
         "s.PASSWORD_HASHERS[0].rsplit('.', 1)[1], len(s.AUTH_PASSWORD_VALIDATORS), s.STAFF_IDLE_TIMEOUT_SECONDS, "
-        "'unsafe-inline' in repr(s.CONTENT_SECURITY_POLICY), 'csp.middleware.CSPMiddleware' in s.MIDDLEWARE, "
+        "'unsafe-inline' in repr(s.CONTENT_SECURITY_POLICY), 'apps.common.middleware.BrowserCSPMiddleware' in s.MIDDLEWARE, "
         "s.MIDDLEWARE[-1], s.AUTHENTICATION_BACKENDS[0])"
     )
     script = f"import os; from finsys.settings import default_module; os.environ.setdefault('DJANGO_SETTINGS_MODULE', default_module()); {probe}"

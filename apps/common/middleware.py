@@ -2,13 +2,14 @@
 
 /api/ calls authenticate with a bearer token: they carry no session cookie and no CSRF token,
 read no flash messages, are never framed and need no second-factor session or page CSP. Running
-Django's session, authentication, CSRF, messages and clickjacking middleware, django-otp's and
-django-csp's on them cost the transfer path CPU on every call (bench/README.md). Each class here
+Django's session, authentication and messages middleware, django-otp's and django-csp's on them
+cost the transfer path CPU on every call (bench/README.md). Each class here
 is the library's middleware (a subclass, so Django's system checks still find it) that steps
 aside on /api/ — except for the API's own browser pages (Swagger UI), which keep all of it.
 
-The request-id, security, locale, common, audit-context and axes middleware run everywhere
-(the token endpoint needs axes' lockout).
+The request-id, security, locale, common, CSRF, clickjacking, audit-context and axes middleware
+run everywhere (the token endpoint needs axes' lockout; `check --deploy` looks for CSRF and
+clickjacking by name, and on csrf-exempt API views they cost little).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
-from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.middleware.csrf import CsrfViewMiddleware
 from django_otp.middleware import OTPMiddleware
 
 API_PREFIX = "/api/"
@@ -55,20 +54,9 @@ class BrowserMessageMiddleware(_BrowserOnly, MessageMiddleware):
     pass
 
 
-class BrowserXFrameOptionsMiddleware(_BrowserOnly, XFrameOptionsMiddleware):
-    pass
-
-
 class BrowserOTPMiddleware(_BrowserOnly, OTPMiddleware):
     pass
 
 
 class BrowserCSPMiddleware(_BrowserOnly, CSPMiddleware):
     pass
-
-
-class BrowserCsrfViewMiddleware(_BrowserOnly, CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any) -> Any:
-        if is_machine_api(request):
-            return None
-        return super().process_view(request, callback, callback_args, callback_kwargs)
