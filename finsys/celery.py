@@ -42,7 +42,7 @@ app.conf.beat_schedule = {
     "seal-audit-chains": {
         "task": "apps.audit.tasks.seal_audit_chains",
         "schedule": 5.0,
-        "options": {"expires": 5.0},
+        "options": {"expire_seconds": 5.0},
     },
     "seal-audit-chains-full": {
         "task": "apps.audit.tasks.seal_audit_chains",
@@ -68,7 +68,7 @@ app.conf.beat_schedule = {
     "worker-heartbeat": {
         "task": "apps.common.tasks.worker_heartbeat",
         "schedule": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30")),
-        "options": {"expires": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30"))},
+        "options": {"expire_seconds": float(os.environ.get("FINSYS_WORKER_HEARTBEAT_SECONDS", "30"))},
     },
     # Risk (docs/risk.md): every customer's risk score, nightly (local time).
     "score-customers": {
@@ -94,14 +94,19 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
     # Book gateway answers in batches and re-send payment jobs that were lost.
+    # A sweep still queued when the next one is due is dropped unrun (expire_seconds): a busy
+    # worker runs one sweep per pass over its queue, not every sweep beat sent meanwhile, each
+    # re-sending every due payment (docs/reliability.md: the backlog after a Redis restart).
     "sweep-payments": {
         "task": "apps.transactions.tasks.sweep_payments",
         "schedule": float(os.environ.get("FINSYS_PAYMENT_SWEEP_SECONDS", "10")),
+        "options": {"expire_seconds": float(os.environ.get("FINSYS_PAYMENT_SWEEP_SECONDS", "10"))},
     },
     # Deliver outbox events: webhooks, e-mail, SMS.
     "relay-outbox": {
         "task": "apps.integrations.tasks.relay_outbox",
         "schedule": float(os.environ.get("FINSYS_OUTBOX_RELAY_SECONDS", "5")),
+        "options": {"expire_seconds": float(os.environ.get("FINSYS_OUTBOX_RELAY_SECONDS", "5"))},
     },
     # End of day (docs/end-of-day.md): close yesterday's business date (yesterday in TIME_ZONE,
     # Asia/Shanghai by default, whatever clock beat runs on); idempotent per date.
@@ -110,6 +115,9 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=30, hour=0),
     },
 }
+# Expiry of a periodic task: `expire_seconds` in "options" (django-celery-beat's DatabaseScheduler
+# keeps only queue, exchange, routing_key, priority, headers and expire_seconds; "expires" is
+# dropped without a word).
 
 
 # The request id of the HTTP request that sent a task travels in a message header and is bound

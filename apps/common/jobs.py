@@ -21,10 +21,15 @@ def job_send(name: str, *args: Any, countdown: float | None = None) -> bool:
     from celery import current_app
     from kombu.exceptions import OperationalError
 
-    current_app.loader.import_default_modules()
-    # None in a fresh web process whose threads race the lazy task autodiscovery (seen under
-    # load in tests/reliability): then the task is sent by its name, which needs no registry.
     task = current_app.tasks.get(name)
+    if task is None:
+        # Import the task modules only when the task is missing: in a worker every
+        # import_default_modules() also runs all of Django's system checks (Celery's Django
+        # fixup), which made each job a sweep re-sent cost milliseconds of CPU.
+        current_app.loader.import_default_modules()
+        # Still None in a fresh web process whose threads race the lazy task autodiscovery (seen
+        # under load in tests/reliability): then it is sent by its name, which needs no registry.
+        task = current_app.tasks.get(name)
     if current_app.conf.task_always_eager:
         (task or current_app.tasks[name]).apply_async(args=args, countdown=countdown)
         return True
