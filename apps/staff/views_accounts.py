@@ -71,7 +71,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_open_view(request: HttpRequest, customer_id: uuid.UUID) -> HttpResponse:
     customer = customer_for(request, customer_id)
-    form = AccountOpenForm(request.POST or None)
+    form = AccountOpenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         product = form.cleaned_data["product"]
         try:

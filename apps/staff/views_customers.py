@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,14 +20,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.models import Account
 from apps.common.errors import DomainError
-from apps.compliance.aml import name_screen, screening_outcome
+from apps.compliance.aml import customer_screen, name_screen, screening_outcome
 from apps.compliance.models import Case
 from apps.customers.identity import mask_identifier, mask_phone
 from apps.customers.models import Customer, KycStatus
 from apps.customers.selectors import customer_search, customers_for_staff
 from apps.customers.services import customer_create, customer_decide_kyc, customer_record_pii_views
 from apps.risk.models import RiskProfile
-from apps.staff.backoffice import actor_of, apply_refusal, paginate, requires_any, user_may
+from apps.staff.backoffice import actor_of, paginate, requires_any, user_may
 from apps.staff.forms_backoffice import (
     CustomerDetailsForm,
     CustomerSearchForm,
@@ -206,30 +205,28 @@ def onboard_review(request: HttpRequest) -> HttpResponse:
     hits = _screening_hits(saved["full_name"])
     outcome = screening_outcome(name_screen(saved["full_name"])) if hits else ScreeningOutcome.ALLOW
     may_verify = user_may(request, "customers.change_customer") and not hits
-    form = OnboardingSubmitForm(request.POST or None)
+    form = OnboardingSubmitForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         actor = actor_of(request)
         values = CustomerDetailsForm.from_session(saved)
         try:
-            with transaction.atomic():
-                customer = customer_create(actor=actor, **values)
-                if may_verify and form.cleaned_data["verify_kyc"]:
-                    customer = customer_decide_kyc(
-                        actor=actor,
-                        customer=customer,
-                        decision=KycStatus.VERIFIED,
-                        note=_("Documents checked at the counter"),
-                    )
+            customer = customer_create(actor=actor, **values)
         except DomainError as refusal:
-            details = CustomerDetailsForm()
-            apply_refusal(details, refusal)
+            errors = getattr(refusal, "errors", None) or {"__all__": [refusal.message]}
             request.session[WIZARD_KEY + "_errors"] = {
-                field or "__all__": [str(e) for e in errs] for field, errs in details.errors.items()
+                str(field): [str(text) for text in texts] for field, texts in errors.items()
             }
             messages.error(request, _("The customer was not registered: correct the details."))
             return redirect("staff:onboard")
         request.session.pop(WIZARD_KEY, None)
-        if hits:
+        # Screen now, on submit (the job customer_create enqueues finds the case open and adds
+        # none); KYC is verified at the counter only when the name matches no list.
+        case = customer_screen(customer_pk=customer.pk)
+        if may_verify and case is None and form.cleaned_data["verify_kyc"]:
+            customer = customer_decide_kyc(
+                actor=actor, customer=customer, decision=KycStatus.VERIFIED, note=_("Documents checked at the counter")
+            )
+        if hits or case is not None:
             messages.warning(
                 request,
                 _(
