@@ -45,6 +45,14 @@ def branch_screened() -> Iterator[None]:
     register_movement_checker(movement_check, channels=settings.FINSYS_RISK_CHANNELS)
 
 
+def opened(open_page: Any, accept: str) -> Any:
+    """A 1280 px page; generous timeouts: the machine running the suite may be busy."""
+    page = open_page(locale=accept)
+    page.set_default_timeout(60_000)
+    page.set_default_navigation_timeout(90_000)
+    return page
+
+
 def shot(page: Any, name: str, lang: str) -> None:
     save_screenshot(page, f"back-office-{name}-{lang}")
     assert_accessible(page)
@@ -68,7 +76,7 @@ def test_teller_onboards_deposits_and_a_held_transfer_is_approved(
     product = Product.objects.get(code="CURRENT-CNY")
 
     # --- the teller ------------------------------------------------------------------------
-    page = open_page(locale=words["accept"])
+    page = opened(open_page, words["accept"])
     staff_browser_login(page, teller, PASSWORD)
     assert page.locator("html").get_attribute("lang") == lang
     shot(page, "dashboard", lang)
@@ -106,7 +114,7 @@ def test_teller_onboards_deposits_and_a_held_transfer_is_approved(
     shot(page, "customer", lang)
 
     # --- operations: a large transfer, held by the risk rules ----------------------------------
-    ops = open_page(locale=words["accept"])
+    ops = opened(open_page, words["accept"])
     staff_browser_login(ops, operations, PASSWORD)
     ops.goto("/staff/teller/transfer/")
     ops.fill("input[name=from_account]", account.number)
@@ -121,7 +129,7 @@ def test_teller_onboards_deposits_and_a_held_transfer_is_approved(
     shot(ops, "approvals", lang)
 
     # --- a risk officer approves it ---------------------------------------------------------------
-    checker = open_page(locale=words["accept"])
+    checker = opened(open_page, words["accept"])
     staff_browser_login(checker, officer, PASSWORD)
     checker.goto("/staff/approvals/")
     checker.click("table.data a[href*='/staff/approvals/']")
