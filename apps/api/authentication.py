@@ -81,12 +81,29 @@ def revoked_cache_key(client_id: str) -> str:
     return f"api-client-revoked:{client_id}"
 
 
+_revocation_checked: dict[str, float] = {}  # client id -> monotonic time of its last marker check
+
+
 def _revoked_elsewhere(client_id: str) -> bool:
+    """Whether another process revoked this client's tokens (the marker in the shared cache).
+
+    Looked up at most every API_REVOCATION_CHECK_SECONDS per client and process (a Redis round
+    trip on every call was measurable on the transfer path), so a revocation reaches every
+    process within that time; 0 checks on every call."""
+    interval = settings.API_REVOCATION_CHECK_SECONDS
+    now = time.monotonic()
+    if interval > 0 and now - _revocation_checked.get(client_id, -interval) < interval:
+        return False
     try:
-        return bool(cache.get(revoked_cache_key(client_id)))
+        revoked = bool(cache.get(revoked_cache_key(client_id)))
     except Exception:  # noqa: BLE001 - cache down: trust the database, not this process's memory
         logger.warning("token cache: the shared cache is unreachable; checking the token in the database")
         return True
+    if not revoked:
+        if len(_revocation_checked) >= _TokenCache.max_entries:
+            _revocation_checked.clear()
+        _revocation_checked[client_id] = now
+    return revoked
 
 
 class BearerTokenAuthentication(BaseAuthentication):

@@ -90,7 +90,8 @@ def _revoke_tokens(client: ApiClient) -> int:
     """Delete the client's access tokens and make every process forget the ones it cached.
 
     Processes that cached a resolved token check a short-lived marker in the shared cache
-    (Redis in production) before trusting it, so the refusal is immediate everywhere.
+    (Redis in production) before trusting it, at least every API_REVOCATION_CHECK_SECONDS (1 s),
+    so the refusal reaches every process within that time.
     """
     _total, deleted = AccessToken.objects.filter(application_id=client.application_id).delete()
     revoked = deleted.get(AccessToken._meta.label, 0)

@@ -329,6 +329,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Resolved bearer tokens are cached per process this long: revocation takes effect this late.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=5)
+# A client disabled or rotated in one process is refused by every other within this many seconds.
+API_REVOCATION_CHECK_SECONDS = env.float("API_REVOCATION_CHECK_SECONDS", default=1.0)
 
 # Per-client request rates by channel ("600/min"; empty: unthrottled), counted in the cache
 # (Redis when REDIS_URL is set). Bank systems (`system`) are not throttled by default.
@@ -399,6 +401,22 @@ if env.bool("METRICS_DJANGO_MIDDLEWARE", default=False):
         *MIDDLEWARE,
         "django_prometheus.middleware.PrometheusAfterMiddleware",
     ]
+
+# Browser-only middleware steps aside on bearer-token API calls (apps/common/middleware.py).
+_BROWSER_ONLY_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware": "BrowserSessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "BrowserAuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware": "BrowserMessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "BrowserXFrameOptionsMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware": "BrowserCsrfViewMiddleware",
+    "django_otp.middleware.OTPMiddleware": "BrowserOTPMiddleware",
+    "csp.middleware.CSPMiddleware": "BrowserCSPMiddleware",
+}
+MIDDLEWARE = [
+    f"apps.common.middleware.{_BROWSER_ONLY_MIDDLEWARE[name]}" if name in _BROWSER_ONLY_MIDDLEWARE else name
+    for name in MIDDLEWARE
+]
+
 
 # Emergency controls: each process re-reads the active switches at most this often (seconds).
 FINSYS_CONTROLS_CACHE_SECONDS = env.float("FINSYS_CONTROLS_CACHE_SECONDS", default=1.0)

@@ -4,6 +4,7 @@ and per-client throttling (429 `throttled` with Retry-After)."""
 from __future__ import annotations
 
 import json
+import time
 from io import StringIO
 
 import pytest
@@ -52,8 +53,10 @@ def test_a_disabled_client_gets_no_token_and_its_tokens_are_refused_at_once(
 
 
 def test_a_cached_token_of_a_client_disabled_in_another_process_is_refused(api, settings):
-    """Another web process disabled it: this one only sees the marker in the shared cache."""
+    """Another web process disabled it: this one only sees the marker in the shared cache, which
+    it looks at again after API_REVOCATION_CHECK_SECONDS."""
     settings.API_TOKEN_CACHE_SECONDS = 5
+    settings.API_REVOCATION_CHECK_SECONDS = 0.2
     token_cache.clear()
     assert api.get("/api/v1/accounts/").status_code == 200
     client = ApiClient.objects.get(application__client_id=api.client_id)
@@ -61,6 +64,7 @@ def test_a_cached_token_of_a_client_disabled_in_another_process_is_refused(api, 
     assert api.get("/api/v1/accounts/").status_code == 200  # this process's cache still trusts it
 
     cache.set(revoked_cache_key(client.application.client_id), True, 10)  # what the other process's service did
+    time.sleep(0.25)
     assert_problem(api.get("/api/v1/accounts/"), 401, "not_authenticated")
     token_cache.clear()
 
