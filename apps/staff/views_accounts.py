@@ -34,6 +34,7 @@ from apps.staff.forms_backoffice import (
     check_minor_units,
 )
 from apps.staff.services_backoffice import postings_export_record
+from apps.staff.templatetags.backoffice import money as money_text
 from apps.staff.views_customers import customer_for
 from apps.transactions.models import Posting
 
@@ -279,7 +280,7 @@ def hold_create_view(request: HttpRequest, account_id: uuid.UUID) -> HttpRespons
         else:
             messages.success(
                 request,
-                _("Hold of %(amount)s %(currency)s placed.") % {"amount": hold.amount, "currency": hold.currency},
+                _("Hold of %(amount)s placed.") % {"amount": money_text(hold.amount, hold.currency)},
             )
             return redirect("staff:account", account_id=account.public_id)
     for field, errors in form.errors.items():

@@ -23,6 +23,7 @@ from apps.common.money import Money
 from apps.staff.backoffice import actor_of, requires_any
 from apps.staff.forms_backoffice import CashForm, TransferForm, check_minor_units
 from apps.staff.services_backoffice import counter_post_once
+from apps.staff.templatetags.backoffice import money as money_text
 from apps.staff.views_accounts import visible_accounts
 from apps.transactions.models import JournalEntry
 from apps.transactions.services import PendingReview, deposit_create, transfer_submit, withdrawal_create
@@ -91,9 +92,9 @@ def cash(request: HttpRequest) -> HttpResponse:
                     else:
                         messages.success(
                             request,
-                            (_("Cash deposit of %(amount)s %(currency)s posted to %(number)s.") if data["kind"] == "deposit"
-                             else _("Cash withdrawal of %(amount)s %(currency)s posted from %(number)s."))
-                            % {"amount": money.format(), "currency": money.currency, "number": account.number},
+                            (_("Cash deposit of %(amount)s posted to %(number)s.") if data["kind"] == "deposit"
+                             else _("Cash withdrawal of %(amount)s posted from %(number)s."))
+                            % {"amount": money_text(money.amount, money.currency), "number": account.number},
                         )  # fmt: skip
                     return redirect("staff:receipt", transaction_id=result.body["transaction"])
                 form = _show_refusal(form, CashForm, request, result.body["error"])
@@ -145,9 +146,9 @@ def transfer(request: HttpRequest) -> HttpResponse:
                 if "transaction" in body:
                     messages.success(
                         request,
-                        _("Transfer of %(amount)s %(currency)s from %(source)s to %(target)s posted.")
+                        _("Transfer of %(amount)s from %(source)s to %(target)s posted.")
                         % {
-                            "amount": money.format(),
+                            "amount": money_text(money.amount, money.currency),
                             "currency": money.currency,
                             "source": source.number,
                             "target": target.number,
@@ -157,10 +158,8 @@ def transfer(request: HttpRequest) -> HttpResponse:
                 if "approval" in body:
                     messages.warning(
                         request,
-                        _(
-                            "The transfer of %(amount)s %(currency)s waits for approval (%(reason)s); nothing is posted yet."
-                        )
-                        % {"amount": money.format(), "currency": money.currency, "reason": body["reason"]},
+                        _("The transfer of %(amount)s waits for approval (%(reason)s); nothing is posted yet.")
+                        % {"amount": money_text(money.amount, money.currency), "reason": body["reason"]},
                     )
                     return redirect("staff:approval", approval_id=body["approval"])
                 form = _show_refusal(form, TransferForm, request, body["error"])
