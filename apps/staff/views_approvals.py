@@ -56,6 +56,7 @@ def _described(approval: Approval) -> dict[str, Any]:
         "approval": approval,
         "label": ACTION_LABELS.get(approval.action, approval.action),
         "status": approval_effective_status(approval),
+        "status_label": ApprovalStatus(approval_effective_status(approval)).label,
         "amount": payload.get("amount"),
         "currency": payload.get("currency", ""),
         "numbers": numbers,

@@ -20,6 +20,7 @@ from django.conf import settings
 from apps.accounts.models import Account, Product
 from apps.common.roles import OPERATIONS, RISK_OFFICER, TELLER
 from apps.customers.identity import china_resident_id_for
+from apps.risk.models import Rule, RuleStatus
 from apps.risk.services import movement_check
 from apps.staff.tests.support_backoffice import staff_user
 from apps.transactions.screening import register_movement_checker
@@ -40,6 +41,14 @@ LOCALES = {
 
 @pytest.fixture
 def branch_screened() -> Iterator[None]:
+    """The shipped rule that holds a large transfer to a new beneficiary (a transactional test's
+    flush removes migration data after the first run), with the branch channel screened."""
+    if not Rule.objects.filter(code="new-beneficiary-large", status=RuleStatus.ACTIVE).exists():
+        Rule.objects.create(
+            code="new-beneficiary-large", version=1, kind="new_beneficiary_large", action="review",
+            parameters={"amount": "50000", "currency": "CNY"}, status=RuleStatus.ACTIVE,
+            created_by="test:seed", approved_by="test:seed",
+        )  # fmt: skip
     register_movement_checker(movement_check, channels=[*settings.FINSYS_RISK_CHANNELS, "branch"])
     yield
     register_movement_checker(movement_check, channels=settings.FINSYS_RISK_CHANNELS)
