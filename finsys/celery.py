@@ -20,6 +20,16 @@ app.conf.beat_schedule = {
         "task": "apps.reports.tasks.expire_reports",
         "schedule": 3600.0,
     },
+    # Re-queue report jobs whose worker died mid-run (no heartbeat for FINSYS_REPORT_STALE_SECONDS).
+    "requeue-stuck-reports": {
+        "task": "apps.reports.tasks.requeue_stuck_reports",
+        "schedule": float(os.environ.get("FINSYS_REPORT_REQUEUE_SECONDS", "60")),
+    },
+    # Approvals past their expiry: marked expired (a payment held for review is rejected with it).
+    "expire-approvals": {
+        "task": "apps.compliance.tasks.expire_approvals",
+        "schedule": 300.0,
+    },
     "release-expired-holds": {
         "task": "apps.accounts.tasks.release_expired_holds",
         "schedule": 60.0,
@@ -68,6 +78,20 @@ app.conf.beat_schedule = {
     "train-anomaly-model": {
         "task": "apps.risk.tasks.train_anomaly_model",
         "schedule": crontab(minute=0, hour=1),
+    },
+    # Credit and market risk (docs/adr/0014): facilities start and end by their dates; the net
+    # open FX positions are compared with their limits; last month's risk report on the 1st.
+    "sync-facilities": {
+        "task": "apps.risk.tasks.sync_facilities",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "check-fx-positions": {
+        "task": "apps.risk.tasks.check_fx_positions",
+        "schedule": float(os.environ.get("FINSYS_FX_POSITION_CHECK_SECONDS", "300")),
+    },
+    "risk-report-monthly": {
+        "task": "apps.reports.tasks.risk_report_monthly",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
     # Book gateway answers in batches and re-send payment jobs that were lost.
     "sweep-payments": {

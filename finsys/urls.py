@@ -1,4 +1,4 @@
-"""Top-level routes: the API, the staff login, the admin, health probes."""
+"""Top-level routes: the API, the staff login, the portal, the admin, health probes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 
 from apps.api.errors import problem_json_response
 from apps.common.errors import ErrorCode
@@ -17,6 +18,7 @@ admin.site.site_header = "finsys"
 admin.site.site_title = "finsys"
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:overview"), name="root"),  # customers land on the portal
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),

@@ -79,3 +79,38 @@ def payment_body(account_id: str, amount: str = "1.00", reference: str = "test")
         },
         "reference": reference,
     }
+
+
+def portal_login_user(
+    customer: Any,
+    username: str,
+    password: str = "Portal-pass-2026!",  # noqa: S107 - a test login
+    email: str = "",
+) -> Any:
+    """A portal login (Django user + PortalUser) of this customer. An individual's login sees every
+    account of the customer; a corporate login sees only the accounts granted to it
+    (apps.accounts.services.mandate_grant)."""
+    from django.contrib.auth import get_user_model
+
+    from apps.common.principals import SYSTEM_ACTOR
+    from apps.customers.services import portal_user_create
+
+    user = get_user_model().objects.create_user(username=username, password=password, email=email)
+    portal_user_create(actor=SYSTEM_ACTOR, customer=customer, user=user)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def portal_client(user: Any) -> Any:
+    """A browser session of a portal user who passed every factor their customer asked for
+    (what every guarded /portal/ page needs)."""
+    from django.test import Client
+
+    from apps.portal.auth import session_start
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    request = type("SessionCarrier", (), {"session": session, "user": user})()
+    session_start(request, otp_pending=False)  # type: ignore[arg-type]
+    session.save()
+    return client

@@ -1,7 +1,9 @@
 """The permission matrix, proven on every URL: each pattern the resolver serves (API, admin,
-probes, and the back office and portal as they arrive) needs a policy in tests/url_policies.py,
-and is requested once per principal - anonymous, every staff role, and on the API a bank client
-and a customer-bound client - to check that the answer matches the policy and the roles in
+probes, the portal, and the back office as it arrives) needs a policy in tests/url_policies.py,
+and is requested once per principal - anonymous, every staff role, on the API a bank client and a
+customer-bound client, and two portal logins: an individual customer's (the owner of every id in
+the example paths) and a corporate customer's (to whom those ids belong to another customer, so
+id-bearing portal URLs must answer 404) - to check that the answer matches the policy and the roles in
 apps/common/roles.py. Each request runs in a savepoint that is rolled back, so pairs do not
 change what later pairs see. The number of pairs checked is printed in the terminal summary.
 """
@@ -30,7 +32,7 @@ from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from apps.accounts.services import hold_create
+from apps.accounts.services import hold_create, mandate_grant
 from apps.audit.models import AuditCheckpoint
 from apps.audit.services import checkpoint_create
 from apps.common.models import EmergencyControl
@@ -39,22 +41,24 @@ from apps.common.principals import SYSTEM_ACTOR, Actor, Channel
 from apps.common.roles import ROLES, role_holds
 from apps.compliance.aml import case_open, watchlist_import
 from apps.compliance.models import Case, ReportRecord, ReportRule, Watchlist, WatchlistEntry
-from apps.customers.models import Customer
+from apps.customers.models import Customer, PortalUser
 from apps.customers.services import customer_assign_relationship_manager
 from apps.eod.models import BusinessDay, StepRun
 from apps.integrations.models import Delivery, WebhookEndpoint
 from apps.integrations.services import outbox_relay
 from apps.reports.services import report_request
-from apps.risk.models import Alert, RiskProfile
+from apps.risk.models import Alert, FxPositionLimit, OverdraftFacility, RiskProfile
+from apps.support.services import FaqData, faq_create, feedback_submit
 from apps.transactions.models import JournalEntry
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
 from apps.treasury.services_recon import settlement_file_import
-from tests.support import payment_body, verified_staff_client
+from tests.support import payment_body, portal_client, portal_login_user, verified_staff_client
 from tests.url_policies import Policy, policy_for
 
 CHECKED: Counter[str] = Counter()  # principal -> pairs checked; reported by conftest's summary
 API_PRINCIPALS = ("bank_client", "bound_client")
-PRINCIPALS = ("anonymous", *ROLES, *API_PRINCIPALS)
+PORTAL_PRINCIPALS = ("portal_individual", "portal_corporate")
+PRINCIPALS = ("anonymous", *ROLES, *API_PRINCIPALS, *PORTAL_PRINCIPALS)
 SERVED_METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -173,6 +177,11 @@ def _admin_rows(bound_customer: Customer, bound_account: Any, user: User) -> dic
         customer=bound_customer, outcome="review", reason="matrix", kind="transfer", amount=Decimal(1), currency="CNY"
     )
     makers[RiskProfile] = lambda: RiskProfile.objects.create(customer=bound_customer)
+    makers[OverdraftFacility] = lambda: OverdraftFacility.objects.create(
+        account=bound_account, customer=bound_customer, limit=Decimal(100), currency=bound_account.currency,
+        rate=Decimal(10), valid_from=dt.date(2026, 3, 2), requested_by="matrix",
+    )  # fmt: skip
+    makers[FxPositionLimit] = lambda: FxPositionLimit.objects.create(currency="USD", limit=Decimal(1000))
     rows: dict[type[models.Model], Any] = {Customer: bound_customer, type(bound_account): bound_account}
     for model in admin.site._registry:
         if model in rows:
@@ -219,6 +228,19 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
     customer_assign_relationship_manager(
         actor=SYSTEM_ACTOR, customer=mine, manager=User.objects.get(pk=users["relationship_manager"].pk)
     )
+    # Portal logins: the owner of `mine` (an individual), and a user of another, corporate customer
+    # who holds the view right on that company's account only.
+    clients["portal_individual"] = portal_client(portal_login_user(mine, "matrix-portal-individual"))
+    company = make_customer(name="Matrix Company", kind="corporate")
+    company_account = make_account(customer=company, balance="10")
+    corporate_login = portal_login_user(company, "matrix-portal-corporate")
+    mandate_grant(
+        actor=SYSTEM_ACTOR,
+        portal_user=PortalUser.objects.get(user=corporate_login),
+        account=company_account,
+        rights={"view_account_portal"},
+    )
+    clients["portal_corporate"] = portal_client(corporate_login)
     report = report_request(
         actor=Actor(label="matrix:bound", channel=Channel.API, customer_id=mine.pk),
         kind="statement",
@@ -226,6 +248,16 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
         account_public_id=account.public_id,
         start_date=timezone.now().date(),
         end_date=timezone.now().date(),
+    )
+    # a support ticket of the customer (the relationship manager's) and an FAQ entry
+    ticket = feedback_submit(
+        actor=SYSTEM_ACTOR,
+        portal_user=PortalUser.objects.get(user__username="matrix-portal-individual"),
+        subject="Matrix",
+        message="Matrix feedback",
+    )
+    faq_entry = faq_create(
+        actor=SYSTEM_ACTOR, data=FaqData(question_en="Q?", question_zh="问", answer_en="A.", answer_zh="答。")
     )
     rows = _admin_rows(mine, account, users["teller"])
     return {
@@ -241,6 +273,8 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "webhook_id": endpoint.public_id,
             "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
+            "ticket_id": ticket.public_id,
+            "faq_id": faq_entry.pk,
         },
         "rows": rows,
         "user": users["teller"],
@@ -259,6 +293,10 @@ def concrete_path(route: str, world: dict[str, Any]) -> str:
         name = match.group(2)
         if name in world["api_kwargs"]:
             return str(world["api_kwargs"][name])
+        if name == "uidb64":
+            return "MQ"
+        if name == "token":
+            return "not-a-token"
         if name == "content_type_id":
             return str(ContentType.objects.get_for_model(Customer).pk)
         if name == "id":
@@ -290,7 +328,7 @@ def fast_requests(monkeypatch) -> Any:
     logger.setLevel(level)
 
 
-def expected(policy: Policy, principal: str, method: str) -> str:
+def expected(policy: Policy, principal: str, method: str, route: str = "") -> str:
     if policy.kind == "public":
         return "allowed"
     if policy.kind == "to_login":
@@ -303,8 +341,16 @@ def expected(policy: Policy, principal: str, method: str) -> str:
         if principal == "bound_client":
             return "denied" if method in policy.bank_only else "allowed"
         return "unauthenticated"  # no bearer token: sessions do not count on the API
-    if principal == "anonymous":
-        return "login"
+    if policy.kind in ("portal", "portal_step"):
+        if principal in PORTAL_PRINCIPALS:
+            if principal == "portal_corporate" and "<" in route:
+                return "not_found"  # the example ids are the individual customer's
+            return "allowed"
+        if principal == "anonymous" or policy.kind == "portal_step":
+            return "portal_login"
+        return "denied"  # staff users: the portal is not theirs
+    if principal == "anonymous" or principal in PORTAL_PRINCIPALS:
+        return "login"  # portal sessions are not staff sessions: sent to the staff login
     if policy.kind == "nobody":
         return "denied"
     assert policy.kind == "staff", policy
@@ -323,6 +369,10 @@ def outcome(response: Any, policy: Policy) -> str:
         return "denied"
     if status in (301, 302) and response["Location"].split("?")[0].endswith(("/staff/login/", "/admin/login/")):
         return "login"
+    if status in (301, 302) and response["Location"].split("?")[0].endswith("/portal/login/"):
+        return "portal_login"
+    if status == 404 and policy.kind == "portal":
+        return "not_found"
     return "allowed"
 
 
@@ -352,7 +402,7 @@ def test_every_url_answers_every_principal_as_its_policy_says(world, fast_reques
             if principal in API_PRINCIPALS and not route.startswith("api/"):
                 continue  # API clients hold bearer tokens: to pages they are anonymous visitors
             for method in methods_of(route, callback):
-                want = expected(policy, principal, method)
+                want = expected(policy, principal, method, route)
                 response = request(world, principal, method, path, policy)
                 got = outcome(response, policy)
                 CHECKED[principal] += 1

@@ -28,7 +28,13 @@ class Policy:
     `nobody`: staff pages that refuse every role. `to_login`: sends everybody to the staff login.
     `signed`: authenticated by a signature no principal here holds (the gateway's callbacks). `api`: bearer tokens only (the route's scopes are
     checked by apps/api/tests/test_scopes_and_scoping.py); `bank_only` methods answer 403 to
-    customer-bound clients whatever their scopes."""
+    customer-bound clients whatever their scopes.
+    `portal`: a customer's portal page (apps/portal/auth.py `portal_login_required`): anonymous
+    visitors are sent to the portal login, staff get 403, the portal principals are allowed -
+    except that a URL carrying an object id (the individual customer's account, report...)
+    answers 404 to the corporate portal user, whose customer it is not.
+    `portal_step`: a step of the portal login (the TOTP code): portal principals past it are
+    allowed (sent on), everybody else is sent to the portal login."""
 
     kind: str
     perms: tuple[str, ...] = ()
@@ -43,6 +49,10 @@ TO_LOGIN = Policy("to_login")
 SIGNED = Policy(
     "signed"
 )  # HMAC-signed by the payment gateway: 401 to everybody without the signature  # sends everybody to the staff login (the admin's own login pages)
+
+
+PORTAL = Policy("portal")
+PORTAL_STEP = Policy("portal_step")
 
 
 def staff(*perms: str, denied: int = 403) -> Policy:
@@ -92,6 +102,35 @@ URL_POLICIES: dict[str, Policy] = {
     "staff:approvals": staff("compliance.view_approval"),
     "staff:approval": staff("compliance.view_approval"),
     "staff:approval-decide": staff("compliance.change_approval"),  # POST only
+    # customers land on the portal
+    "root": PUBLIC,
+    # the customer portal (apps/portal): its login steps are public, the rest is the customer's
+    "portal:login": PUBLIC,
+    "portal:otp": PORTAL_STEP,
+    "portal:logout": PUBLIC,
+    "portal:language": PUBLIC,  # POST only: sets the language cookie
+    "portal:password-reset": PUBLIC,
+    "portal:password-reset-done": PUBLIC,
+    "portal:password-reset-confirm": PUBLIC,  # a wrong link shows "this link does not work"
+    "portal:password-reset-complete": PUBLIC,
+    "portal:logout-everywhere": PORTAL,
+    "portal:security": PORTAL,
+    "portal:totp-enable": PORTAL,
+    "portal:totp-disable": PORTAL,
+    "portal:overview": PORTAL,
+    # help: the assistant, feedback, the login's own messages (apps/portal/views_support.py)
+    "portal:help": PORTAL,
+    "portal:help-feedback": PORTAL,
+    "portal:help-ticket": PORTAL,
+    "portal:account": PORTAL,
+    "portal:account-csv": PORTAL,
+    "portal:account-statement": PORTAL,
+    "portal:statement": PORTAL,
+    "portal:statement-download": PORTAL,
+    "portal:notifications": PORTAL,
+    "portal:profile": PORTAL,
+    "portal:profile-contact": PORTAL,
+    "portal:profile-contact-confirm": PORTAL,
     # REST API
     "api:token": PUBLIC,
     "api:schema": PUBLIC,
@@ -157,6 +196,13 @@ URL_POLICIES: dict[str, Policy] = {
     "admin:accounts_account_changelist": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_change": staff("accounts.view_account", _RM_TOO),
     "admin:accounts_account_history": staff("accounts.view_account", _RM_TOO),
+    # customer support in the back office: tickets (a relationship manager: their customers' only)
+    # and the FAQ editor (apps/staff/views_support.py)
+    "staff:support-tickets": staff("support.view_ticket"),
+    "staff:support-ticket": staff("support.view_ticket"),
+    "staff:support-faq": staff("support.view_faqentry", "support.change_faqentry"),
+    "staff:support-faq-new": staff("support.add_faqentry"),
+    "staff:support-faq-edit": staff("support.change_faqentry"),
 }
 
 ADMIN_MODEL_ACTIONS = ("changelist", "add", "history", "delete", "change")

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Field, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_perms, remove_perm
@@ -258,6 +258,31 @@ def accounts_mark_dormant(*, actor: Actor, pks: Iterable[int], inactive_since: d
     return [account.number for account in locked.values()]
 
 
+def account_overdraft_limit_set(*, actor: Actor, account: Account, limit: Decimal, reason: str = "") -> Account:
+    """Set how far below zero a customer account's `available` may go (credit facilities,
+    apps.risk). Under the account's row lock, like every movement, so a debit sees either the
+    old or the new limit, never a mix. A limit below what is already drawn keeps the drawn
+    amount (the database refuses anything else) and stops any further drawing."""
+    if limit < 0:
+        raise ValidationFailed({"limit": [_("A limit cannot be negative.")]})
+    with transaction.atomic():
+        locked = _locked(account)
+        if locked.is_internal:
+            raise ValidationFailed({"account": [_("The bank's own accounts have no overdraft limit.")]})
+        drawn = max(Decimal(0), -locked.available)
+        before = locked.overdraft_limit
+        locked.overdraft_limit = max(limit, drawn)
+        locked.save(update_fields=["overdraft_limit", "updated_at"])
+        audit_record(
+            actor=actor.label,
+            action="account.overdraft_limit_set",
+            object_type="account",
+            object_id=str(locked.public_id),
+            detail={"before": str(before), "after": str(locked.overdraft_limit), "asked": str(limit), "reason": reason},
+        )
+    return locked
+
+
 # --- used by the ledger (apps.transactions) ------------------------------------------------
 
 
@@ -328,15 +353,25 @@ def account_require_currency(account: Account, currency: str) -> None:
 def account_require_funds(account: Account, amount: Decimal) -> None:
     """Internal accounts may go negative; customer accounts down to their overdraft limit."""
     if not account.is_internal and account.available - amount < -account.overdraft_limit:
-        raise InsufficientFunds(
-            _("Available %(available)s %(currency)s is less than %(amount)s.")
-            % {
-                "available": format_amount(account.available, account.currency),
-                "amount": format_amount(amount, account.currency),
-                "currency": account.currency,
-            },
-            extra={"account": str(account.public_id)},
-        )
+        values = {
+            "available": format_amount(account.available, account.currency),
+            "amount": format_amount(amount, account.currency),
+            "currency": account.currency,
+            "limit": format_amount(account.overdraft_limit, account.currency),
+        }
+        if account.overdraft_limit > 0:  # an overdraft facility (apps.risk): say how far it goes
+            message = (
+                _(
+                    "Available %(available)s %(currency)s with an overdraft limit of %(limit)s %(currency)s "
+                    "does not cover %(amount)s."
+                )
+                % values
+            )
+            extra = {"account": str(account.public_id), "overdraft_limit": values["limit"]}
+        else:
+            message = _("Available %(available)s %(currency)s is less than %(amount)s.") % values
+            extra = {"account": str(account.public_id)}
+        raise InsufficientFunds(message, extra=extra)
 
 
 def gl_account_pk(code: str, currency: str) -> int | None:
@@ -350,7 +385,9 @@ _LOCKED_FIELDS = (
     "public_id", "number", "customer_id", "currency", "status", "is_internal", "gl_code",
     "balance", "available", "overdraft_limit",
 )  # fmt: skip
-_LOCKED_COLUMNS = ", ".join(["id", *(Account._meta.get_field(name).column for name in _LOCKED_FIELDS)])
+_LOCKED_COLUMNS = ", ".join(
+    ["id", *(str(field.column) for name in _LOCKED_FIELDS if isinstance(field := Account._meta.get_field(name), Field))]
+)
 
 
 def accounts_lock_for_movement(

@@ -339,6 +339,19 @@ def payment_out(payment: Payment) -> dict[str, Any]:
         "gateway_reference": payment.gateway_reference or None,
         "transaction": str(payment.settlement_entry.public_id) if payment.settlement_entry_id else None,  # type: ignore[union-attr]
         "return_transaction": str(payment.return_entry.public_id) if payment.return_entry_id else None,  # type: ignore[union-attr]
+        "fx": (
+            {
+                "account_amount": format_amount(payment.debit_amount, payment.debit_currency),
+                "account_currency": payment.debit_currency,
+                "mid_rate": str(payment.fx_mid_rate),
+                "customer_rate": str(payment.fx_customer_rate),
+                "spread_bps": payment.fx_spread_bps,
+                "rate": str(payment.fx_rate),
+            }
+            if payment.is_fx
+            else None
+        ),
+        "approval": str(payment.approval) if payment.approval else None,
         "created_at": iso(payment.created_at),
         "updated_at": iso(payment.updated_at),
         "history": [
@@ -355,6 +368,15 @@ class PaymentEventOut(serializers.Serializer):  # type: ignore[type-arg]
     at = serializers.DateTimeField()
 
 
+class PaymentFxOut(serializers.Serializer):  # type: ignore[type-arg]
+    account_amount = serializers.CharField(help_text="Taken from the account (held, then settled), its currency")
+    account_currency = serializers.CharField()
+    mid_rate = serializers.CharField(help_text="1 account currency = mid_rate payment currency")
+    customer_rate = serializers.CharField(help_text="The mid rate less the spread, fixed when accepted")
+    spread_bps = serializers.IntegerField()
+    rate = serializers.UUIDField(help_text="The exchange rate used")
+
+
 class PaymentOut(serializers.Serializer):  # type: ignore[type-arg]
     """Schema only: responses are built by payment_out()."""
 
@@ -368,6 +390,13 @@ class PaymentOut(serializers.Serializer):  # type: ignore[type-arg]
     gateway_reference = serializers.CharField(allow_null=True)
     transaction = serializers.UUIDField(allow_null=True, help_text="The settlement entry, once settled")
     return_transaction = serializers.UUIDField(allow_null=True)
+    fx = PaymentFxOut(
+        allow_null=True,
+        help_text="A payment in another currency than its account's: what the account gives, and the rate",
+    )
+    approval = serializers.UUIDField(
+        allow_null=True, help_text="The approval that decides a payment held for review (pending_approval)"
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     history = PaymentEventOut(many=True, help_text="Every transition, oldest first")

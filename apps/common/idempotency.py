@@ -7,7 +7,10 @@ The record is inserted first, in the same database transaction as the business a
 - a business refusal (DomainError) rolls the whole transaction back, record included; its
   response is then stored by a second, short transaction (INSERT ... ON CONFLICT DO NOTHING: if a
   duplicate stored an answer in between, that answer wins and is replayed). A 400 (malformed
-  request) or a 5xx (a temporary stop) is not stored, so a later retry runs anew.
+  request) or a 5xx (a temporary stop) is not stored, so a later retry runs anew. What the
+  refusal asked to record after its rollback (apps.common.refusals: the alert of a blocked
+  movement) is written in that second transaction, only when ours is the stored answer: once
+  per request.
 
 No savepoint: a successful call is BEGIN, the record INSERT, the action's statements, the
 response UPDATE and COMMIT. Refusals are the rare path and pay the extra transaction instead of
@@ -30,6 +33,7 @@ from django.utils import timezone
 
 from apps.common.errors import DomainError, IdempotencyConflict
 from apps.common.models import IdempotencyRecord
+from apps.common.refusals import refusal_settle
 
 Outcome = tuple[int, Any]
 
@@ -118,6 +122,8 @@ def run_idempotent(
             status, body = on_refusal(refusal)
             with transaction.atomic():
                 stored = _insert_refusal(principal, key, fingerprint, status, body)
+                if stored:
+                    refusal_settle(refusal, caught=True)  # e.g. the alert of a blocked movement
             if stored:
                 return IdempotentResult(status=status, body=body, replayed=False)
         replayed = _replay(principal, key, fingerprint)

@@ -2,8 +2,7 @@
 
 One configuration (settings: `AXES_*`, `LOCKOUT_FAILURE_LIMIT`, `LOCKOUT_MINUTES`) serves every
 login: 5 failures of one username from one IP lock that pair for 30 minutes, counted from the
-fifth failure. Logins through Django's `authenticate()` (the staff login; the portal login must
-use `authenticate()` too) are counted by axes' backend on its own; other checks of a secret
+fifth failure. Logins through Django's `authenticate()` (the staff login and the portal login) are counted by axes' backend on its own; other checks of a secret
 (a TOTP code, an OAuth2 client secret) report here:
 
     if not lockout_allows(request, username=name): refuse with lockout_response(...)
@@ -96,7 +95,8 @@ def lockout_response(
         )
         response["Cache-Control"] = "no-store"
     else:
-        response = render(request, "staff/locked_out.html", {"minutes": minutes}, status=429)
+        template = "portal/locked_out.html" if request.path_info.startswith("/portal/") else "staff/locked_out.html"
+        response = render(request, template, {"minutes": minutes}, status=429)
     if seconds:
         response["Retry-After"] = str(seconds)
     return response

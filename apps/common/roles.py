@@ -53,6 +53,10 @@ _BANK = {
 # Generated statements and management reports: list them, request management reports, download.
 _REPORTS = {"reports.view_reportjob", "reports.download_report"}
 
+# Customer support (apps/support): the tickets inbox (reply, close) and the FAQ the assistant answers
+# from. A relationship manager sees only their own customers' tickets (apps/support/selectors.py).
+_TICKETS = {"support.view_ticket", "support.change_ticket"}
+
 # What each role holds, beyond nothing. Custom permissions are declared on their models:
 # customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
 # only the customers one is relationship manager of: django-guardian object permissions),
@@ -83,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_TREASURY_VIEW,
             "treasury.change_break",  # resolve reconciliation breaks
             *_REPORTS,
+            *_TICKETS,
+            "support.view_faqentry",
         }
     ),
     RELATIONSHIP_MANAGER: frozenset(
@@ -90,6 +96,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_assigned_customer",
             "accounts.view_product",
             "compliance.view_approval",
+            *_TICKETS,
+            "support.view_faqentry",
         }
     ),
     RISK_OFFICER: frozenset(
@@ -106,6 +114,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "risk.view_limitrule",
             "risk.view_riskprofile",
             "risk.change_riskprofile",
+            # credit and market risk (docs/adr/0014): see and end facilities, see FX position limits
+            "risk.view_overdraftfacility",
+            "risk.change_overdraftfacility",
+            "risk.view_fxpositionlimit",
             "audit.view_auditevent",
             *_EMERGENCY_ON,
             "common.change_emergencycontrol",
@@ -143,6 +155,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "risk.view_alert",
             "risk.view_rule",
             "risk.view_limitrule",
+            "risk.view_overdraftfacility",
+            "risk.view_fxpositionlimit",
             "compliance.view_case",
             "compliance.view_reportrecord",
             "audit.view_auditevent",
@@ -180,6 +194,7 @@ ADMINISTRATOR_APPS = (
     "otp_totp",  # reset a lost authenticator
     "django_celery_beat",
     "reports",
+    "support",  # the FAQ editor (and the tickets inbox)
 )
 ROLES = tuple(ROLE_PERMISSIONS)
 

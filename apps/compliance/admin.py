@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.admin import AccountAdmin
 from apps.accounts.models import Account
 from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
+from apps.common.errors import ApprovalNotPending
 from apps.common.models import ControlKind, EmergencyControl
 from apps.compliance.aml import case_assign, case_close, case_escalate
 from apps.compliance.models import (
@@ -40,6 +41,8 @@ from apps.compliance.services import (
 )
 from apps.customers.admin import CustomerAdmin
 from apps.customers.models import Customer
+from apps.transactions.admin import PaymentAdmin
+from apps.transactions.models import Payment, PaymentStatus
 
 
 @admin.register(Approval)
@@ -136,6 +139,48 @@ class AccountWithApprovalsAdmin(AccountAdmin):
 
 admin.site.unregister(Account)
 admin.site.register(Account, AccountWithApprovalsAdmin)
+
+
+class PaymentWithReviewAdmin(PaymentAdmin):
+    """The payments page with the decision on payments a screener held for review: each runs
+    the payment's `payment.release` approval (maker-checker: its maker is refused), so it is the
+    same decision as in Approvals, recorded there and on the payment's history."""
+
+    actions = ["approve_review", "reject_review"]
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("compliance.change_approval"))
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Payment], approve: bool, label: Any) -> None:
+        actor = staff_actor(request)
+
+        def decide(payment: Payment) -> Any:
+            approval = (
+                Approval.objects.filter(public_id=payment.approval, action="payment.release").first()
+                if payment.approval is not None
+                else None
+            )
+            if approval is None:
+                raise ApprovalNotPending()
+            if approve:
+                return approval_approve(actor=actor, approval=approval, reason=f"Approved by {actor.label}")
+            return approval_reject(actor=actor, approval=approval, reason=f"Rejected by {actor.label}")
+
+        run_each(
+            self, request, queryset.filter(status=PaymentStatus.PENDING_APPROVAL).order_by("id"), decide, label=label
+        )
+
+    @admin.action(description=_("Approve the selected payments held for review"), permissions=["decide"])
+    def approve_review(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        self._decide(request, queryset, True, _("Approve the selected payments held for review"))
+
+    @admin.action(description=_("Reject the selected payments held for review"), permissions=["decide"])
+    def reject_review(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        self._decide(request, queryset, False, _("Reject the selected payments held for review"))
+
+
+admin.site.unregister(Payment)
+admin.site.register(Payment, PaymentWithReviewAdmin)
 
 
 @admin.register(EmergencyControl)

@@ -20,10 +20,14 @@ from apps.common.controls import controls_changed
 from apps.common.errors import ApprovalNotPending, PermissionDenied, ValidationFailed
 from apps.common.models import ControlKind, EmergencyControl
 from apps.common.principals import Actor, Channel, require_bank
-from apps.compliance.approvals import ACTIONS, register_action
+from apps.compliance.approvals import ACTIONS, BANK_DECIDES, CLOSE_ACTIONS, register_action
 from apps.compliance.models import Approval, ApprovalStatus
 from apps.customers.models import Customer
+from apps.transactions.models import Payment
+from apps.transactions.screening import ScreeningDecision
 from apps.treasury.services import fx_rate_payload
+
+SYSTEM_DECIDER = "system:approvals"
 
 
 def approval_request(
@@ -72,6 +76,24 @@ def account_unfreeze_request(*, actor: Actor, account: Account, reason: str = ""
     )
 
 
+def payment_review_request(payment: Payment, decision: ScreeningDecision, actor: Actor) -> str:
+    """A screener (AML, risk rules, any other) sent a payment to review: open the approval that
+    releases it (`payment.release`) or, rejected or expired, rejects it. Registered as the
+    payments' review handler (apps/compliance/apps.py); runs in the payment's transaction. The
+    payment's maker is the requester, so it can never decide its own review."""
+    approval = approval_request(
+        actor=actor,
+        action="payment.release",
+        payload={"payment_pk": payment.pk, "payment": str(payment.public_id), "screening": decision.reason[:200]},
+        customer=payment.account.customer,
+        summary=(
+            f"Release payment {payment.amount} {payment.currency} to {payment.beneficiary_name}: {decision.reason}"
+        ),
+        reason=decision.reason,
+    )
+    return str(approval.public_id)
+
+
 def fx_rate_request(
     *,
     actor: Actor,
@@ -115,6 +137,8 @@ def _lock_pending(approval: Approval, actor: Actor) -> Approval:
         raise ApprovalNotPending()
     if locked.requested_by == actor.label:
         raise PermissionDenied(_("You asked for this; another person must decide it."))
+    if locked.action in BANK_DECIDES and not actor.is_bank:
+        raise PermissionDenied(_("Only the bank decides this."))
     return locked
 
 
@@ -128,7 +152,12 @@ def approval_approve(*, actor: Actor, approval: Approval, reason: str = "") -> A
             customer_id=locked.requested_for_customer_id,
         )
         # The handler also learns who decided and which approval it runs (an FX rate records both).
-        decided = {**locked.payload, "_decided_by": actor.label, "_approval": str(locked.public_id)}
+        decided = {
+            **locked.payload,
+            "_decided_by": actor.label,
+            "_approval": str(locked.public_id),
+            "_reason": reason[:255],
+        }
         locked.result = ACTIONS[locked.action](requester, decided)
         locked.status = ApprovalStatus.APPROVED
         locked.decided_by = actor.label
@@ -153,6 +182,9 @@ def approval_reject(*, actor: Actor, approval: Approval, reason: str = "") -> Ap
         locked.decision_reason = reason[:255]
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decided_by", "decision_reason", "decided_at", "updated_at"])
+        close = CLOSE_ACTIONS.get(locked.action)
+        if close is not None:  # e.g. a payment held for review is rejected with it
+            close(actor.label, locked.payload, ApprovalStatus.REJECTED, reason[:255])
         audit_record(
             actor=actor.label,
             action="approval.reject",
@@ -164,8 +196,23 @@ def approval_reject(*, actor: Actor, approval: Approval, reason: str = "") -> Ap
 
 
 def approvals_expire(*, now: Any = None) -> int:
-    """Mark pending approvals past their expiry as expired."""
-    return Approval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now or timezone.now()).update(
+    """Mark pending approvals past their expiry as expired. An action with a close handler (a
+    payment held for review) is closed with it, each in its own transaction, once: the row
+    lock and the pending status decide. Re-runnable."""
+    due = Approval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now or timezone.now())
+    expired = 0
+    for pk in due.filter(action__in=list(CLOSE_ACTIONS)).order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Approval.objects.select_for_update().get(pk=pk)
+            if locked.status != ApprovalStatus.PENDING:
+                continue
+            locked.status = ApprovalStatus.EXPIRED
+            locked.decided_by = SYSTEM_DECIDER
+            locked.decided_at = timezone.now()
+            locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+            CLOSE_ACTIONS[locked.action](SYSTEM_DECIDER, locked.payload, ApprovalStatus.EXPIRED, "")
+            expired += 1
+    return expired + due.exclude(action__in=list(CLOSE_ACTIONS)).update(
         status=ApprovalStatus.EXPIRED, updated_at=timezone.now()
     )
 

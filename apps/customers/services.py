@@ -273,3 +273,45 @@ def portal_user_create(*, actor: Actor, customer: Customer, user: User) -> Porta
             detail={"user": user.get_username()},
         )
     return portal_user
+
+
+def customer_update_contact(
+    *, actor: Actor, customer: Customer, email: str | None = None, phone: str | None = None
+) -> Customer:
+    """Change a customer's e-mail and/or phone (the portal calls it once the customer proved the
+    new address or number with a code). The customer's own principal may change only itself;
+    the audit event names which field changed, never the values."""
+    if actor.customer_id is not None and actor.customer_id != customer.pk:
+        raise ValidationFailed({"customer": [_("Not your customer record.")]})
+    errors: dict[str, list[Any]] = {}
+    if email is not None:
+        email = email.strip()
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors["email"] = [_("Enter a valid e-mail address.")]
+    if phone is not None:
+        phone = "".join(phone.split())
+        if not _PHONE.fullmatch(phone):
+            errors["phone"] = [_("Enter a phone number of 6 to 15 digits, optionally starting with +.")]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        changed: list[str] = []
+        if email is not None and email != locked.email:
+            locked.email = email
+            changed.append("email")
+        if phone is not None and phone != locked.phone:
+            locked.phone = phone
+            changed.append("phone")
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                actor=actor.label,
+                action="customer.contact_change",
+                object_type="customer",
+                object_id=str(locked.public_id),
+                detail={"fields": changed},
+            )
+    return locked

@@ -15,6 +15,7 @@ class ReportKind(models.TextChoices):
     DAILY_VOLUMES = "daily_volumes", _("Daily volumes by kind")
     BALANCES_BY_PRODUCT = "balances_by_product", _("Balances by product and currency")
     PAYMENTS_BY_STATE = "payments_by_state", _("Payments by state")
+    RISK_MONTHLY = "risk_monthly", _("Monthly risk report")
 
 
 MANAGEMENT_KINDS = (ReportKind.DAILY_VOLUMES, ReportKind.BALANCES_BY_PRODUCT, ReportKind.PAYMENTS_BY_STATE)
@@ -29,6 +30,7 @@ class ReportFormat(models.TextChoices):
 
 STATEMENT_FORMATS = (ReportFormat.PDF, ReportFormat.CSV, ReportFormat.CAMT053)
 MANAGEMENT_FORMATS = (ReportFormat.XLSX, ReportFormat.CSV)
+RISK_FORMATS = (ReportFormat.PDF, ReportFormat.XLSX)
 FILE_EXTENSIONS = {"pdf": "pdf", "csv": "csv", "camt053": "xml", "xlsx": "xlsx"}
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -68,6 +70,11 @@ class ReportJob(PublicIdModel, TimestampedModel):
     error = models.CharField(max_length=255, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Runs: each claim counts an attempt and gets its own token; the running worker beats
+    # `heartbeat_at`. Only the claim holding the token may record progress or the outcome.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    run_token = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("report job")

@@ -1,6 +1,7 @@
 """Report jobs: asking for one (`report_request`), generating it in a worker
-(`report_generate`), downloading it (`report_download`, audited) and expiring it
-(`reports_expire`). docs/reports.md describes formats, periods and limits."""
+(`report_generate`), re-queueing one whose worker died (`reports_requeue_stuck`), downloading
+it (`report_download`, audited) and expiring it (`reports_expire`). docs/reports.md describes
+formats, periods and limits."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 import hashlib
 import logging
 import tempfile
+import uuid
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,18 +26,20 @@ from apps.audit.services import audit_record
 from apps.common.errors import PermissionDenied, ValidationFailed
 from apps.common.jobs import job_enqueue_after_commit
 from apps.common.money import format_amount
-from apps.common.principals import Actor
+from apps.common.principals import Actor, Channel
 from apps.reports import render
 from apps.reports.exceptions import ReportExpired, ReportNotReady
 from apps.reports.models import (
     FILE_EXTENSIONS,
     MANAGEMENT_FORMATS,
+    RISK_FORMATS,
     STATEMENT_FORMATS,
     ReportFormat,
     ReportJob,
     ReportKind,
     ReportStatus,
 )
+from apps.reports.risk_report import risk_report_pdf, risk_report_sections, risk_report_xlsx
 from apps.reports.selectors import report_by_pk, reports_due_for_expiry
 from apps.transactions.selectors import (
     account_balance_before,
@@ -97,6 +102,10 @@ def report_request(
         if account_public_id is None:
             errors["account"] = [_("This field is required.")]
         errors |= _check_period(start_date, end_date)
+    elif kind == ReportKind.RISK_MONTHLY:
+        if format not in RISK_FORMATS:
+            errors["format"] = [_("The risk report is made as pdf or xlsx.")]
+        errors |= _check_period(start_date, end_date)
     elif kind in ReportKind.values:
         if format not in MANAGEMENT_FORMATS:
             errors["format"] = [_("A management report is made as xlsx or csv.")]
@@ -138,9 +147,16 @@ def report_request(
 # --- generation (in a worker) ------------------------------------------------------------------------
 
 
-def _progress_set(job_id: int, percent: int) -> None:
-    """One UPDATE, outside any transaction, so pollers see it at once."""
-    ReportJob.objects.filter(pk=job_id).update(progress=percent, updated_at=timezone.now())
+def _run(job_id: int, token: uuid.UUID) -> Any:
+    """The job while this run still holds it (not re-queued as stale meanwhile)."""
+    return ReportJob.objects.filter(pk=job_id, status=ReportStatus.RUNNING, run_token=token)
+
+
+def _progress_set(job_id: int, token: uuid.UUID, percent: int) -> None:
+    """One UPDATE, outside any transaction, so pollers see it at once; it is also the run's
+    heartbeat (a job whose heartbeat stops is re-queued by `reports_requeue_stuck`)."""
+    now = timezone.now()
+    _run(job_id, token).update(progress=percent, heartbeat_at=now, updated_at=now)
 
 
 def _pdf_labels() -> dict[str, str]:
@@ -234,13 +250,60 @@ def _write_management(job: ReportJob, out: IO[bytes]) -> int:
     return render.table_csv(out, columns, rows)
 
 
+def _write_risk(job: ReportJob, out: IO[bytes]) -> int:
+    first, last = dt.date.fromisoformat(job.parameters["from"]), dt.date.fromisoformat(job.parameters["to"])
+    start, end = period_bounds(first, last)
+    title = f"finsys risk report {first.isoformat()} - {last.isoformat()}"
+    sections = risk_report_sections(start=start, end=end)
+    if job.format == ReportFormat.PDF:
+        return risk_report_pdf(out, title, sections)
+    return risk_report_xlsx(out, title, sections)
+
+
+REPORTS_ACTOR = Actor(label="system:reports", channel=Channel.SYSTEM)
+
+
+def previous_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def risk_report_monthly(*, today: dt.date | None = None, actor: Actor = REPORTS_ACTOR) -> list[ReportJob]:
+    """Queue last month's risk report as PDF and XLSX, once per month and format: a job already
+    queued, running or done for the month is not asked for again (beat may fire twice)."""
+    first, last = previous_month(today or timezone.now().astimezone(dt.UTC).date())
+    parameters = {"from": first.isoformat(), "to": last.isoformat()}
+    jobs = []
+    for format in RISK_FORMATS:
+        exists = ReportJob.objects.filter(
+            kind=ReportKind.RISK_MONTHLY,
+            format=format,
+            parameters=parameters,
+            status__in=[ReportStatus.QUEUED, ReportStatus.RUNNING, ReportStatus.DONE],
+        ).exists()
+        if not exists:
+            jobs.append(
+                report_request(
+                    actor=actor, kind=ReportKind.RISK_MONTHLY, format=format, start_date=first, end_date=last
+                )
+            )
+    return jobs
+
+
 def report_generate(*, job_id: int) -> str:
     """Generate a queued job's file into the default storage. Idempotent: a job that is not
     queued (already taken by another worker, finished, expired) is left alone. Not one
     transaction on purpose: progress must be visible while it runs, and the postings are read
     by one streaming query (a consistent snapshot of the append-only ledger)."""
+    token = uuid.uuid4()
+    now = timezone.now()
     claimed = ReportJob.objects.filter(pk=job_id, status=ReportStatus.QUEUED).update(
-        status=ReportStatus.RUNNING, updated_at=timezone.now()
+        status=ReportStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        run_token=token,
+        progress=0,
+        heartbeat_at=now,
+        updated_at=now,
     )
     job = report_by_pk(job_id)
     if not claimed or job is None:
@@ -248,7 +311,9 @@ def report_generate(*, job_id: int) -> str:
     try:
         with tempfile.TemporaryFile() as out:
             if job.kind == ReportKind.STATEMENT:
-                rows = _write_statement(job, out, lambda percent: _progress_set(job_id, percent))
+                rows = _write_statement(job, out, lambda percent: _progress_set(job_id, token, percent))
+            elif job.kind == ReportKind.RISK_MONTHLY:
+                rows = _write_risk(job, out)
             else:
                 rows = _write_management(job, out)
             out.seek(0)
@@ -263,7 +328,7 @@ def report_generate(*, job_id: int) -> str:
     except Exception as exc:
         logger.exception("report %s failed", job.public_id)
         now = timezone.now()
-        ReportJob.objects.filter(pk=job_id).update(
+        _run(job_id, token).update(
             status=ReportStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:255],
             finished_at=now,
@@ -272,7 +337,7 @@ def report_generate(*, job_id: int) -> str:
         )
         return ReportStatus.FAILED
     now = timezone.now()
-    ReportJob.objects.filter(pk=job_id).update(
+    finished = _run(job_id, token).update(
         status=ReportStatus.DONE,
         progress=100,
         file_name=name,
@@ -283,7 +348,53 @@ def report_generate(*, job_id: int) -> str:
         expires_at=now + dt.timedelta(hours=settings.FINSYS_REPORT_TTL_HOURS),
         updated_at=now,
     )
+    if not finished:
+        # This run was taken for lost and the job re-queued (or finished by the new run): its
+        # file is not the job's. The job finishes once, by the run that holds it.
+        default_storage.delete(name)
+        current = report_by_pk(job_id)
+        return current.status if current is not None else "missing"
     return ReportStatus.DONE
+
+
+def reports_requeue_stuck(*, now: dt.datetime | None = None) -> int:
+    """Jobs left `running` by a worker that died (no heartbeat for FINSYS_REPORT_STALE_SECONDS)
+    go back to `queued` with a new job sent, or, after FINSYS_REPORT_MAX_ATTEMPTS runs, fail with
+    the reason. Each under the job's row lock with the staleness checked again: re-runnable, and
+    two detectors at once re-queue a job once. Returns how many jobs it re-queued or failed."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.FINSYS_REPORT_STALE_SECONDS)
+    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, updated_at__lt=cutoff)
+    handled = 0
+    for pk in ReportJob.objects.filter(stale, status=ReportStatus.RUNNING).order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            job = ReportJob.objects.select_for_update().filter(stale, pk=pk, status=ReportStatus.RUNNING).first()
+            if job is None:
+                continue  # finished, or another detector re-queued it meanwhile
+            if job.attempts >= settings.FINSYS_REPORT_MAX_ATTEMPTS:
+                job.status = ReportStatus.FAILED
+                job.error = f"the worker generating it stopped {job.attempts} times; not retried"
+                job.finished_at = now
+                job.expires_at = now + dt.timedelta(hours=settings.FINSYS_REPORT_TTL_HOURS)
+            else:
+                job.status = ReportStatus.QUEUED
+                job_enqueue_after_commit(GENERATE_TASK, job.pk)
+            job.run_token = None
+            job.progress = 0
+            job.save(
+                update_fields=["status", "error", "finished_at", "expires_at", "run_token", "progress", "updated_at"]
+            )
+            audit_record(
+                actor="system:reports",
+                action="report.requeue" if job.status == ReportStatus.QUEUED else "report.fail",
+                object_type="report",
+                object_id=str(job.public_id),
+                detail={"attempts": job.attempts, "reason": job.error or "worker lost, re-queued"},
+            )
+            handled += 1
+    if handled:
+        logger.warning("re-queued or failed %d report jobs left running by a lost worker", handled)
+    return handled
 
 
 # --- download and expiry ------------------------------------------------------------------------------

@@ -13,14 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.common.admin import ReadOnlyModelAdmin, run_each, staff_actor
 from apps.common.principals import Actor
-from apps.risk.models import Alert, Disposition, LimitRule, RiskProfile, Rule
+from apps.risk.models import Alert, Disposition, FxPositionLimit, LimitRule, OverdraftFacility, RiskProfile, Rule
 from apps.risk.services import alert_assign, alert_close, customer_risk_score
+from apps.risk.services_credit import facility_end
 
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyModelAdmin):
     list_display = [
         "created_at",
+        "category",
         "outcome",
         "reason",
         "kind",
@@ -30,12 +32,12 @@ class AlertAdmin(ReadOnlyModelAdmin):
         "assignee",
         "disposition",
     ]
-    list_filter = ["status", "outcome", "disposition", "kind"]
+    list_filter = ["status", "category", "outcome", "disposition", "kind"]
     search_fields = ["reason", "reference", "assignee"]
     date_hierarchy = "created_at"
     actions = ["assign_to_me", "close_true_positive", "close_false_positive", "close_escalated"]
     fields = [
-        "public_id", "rule", "customer", "outcome", "reason", "kind", "reference", "amount", "currency", "score",
+        "public_id", "category", "rule", "customer", "outcome", "reason", "kind", "reference", "amount", "currency", "score",
         "status", "assignee", "disposition", "notes", "closed_by", "closed_at", "created_at",
     ]  # fmt: skip
 
@@ -114,3 +116,54 @@ class RiskProfileAdmin(ReadOnlyModelAdmin):
             lambda profile: customer_risk_score(customer=profile.customer),
             label=_("Recompute the risk score"),
         )
+
+
+@admin.register(OverdraftFacility)
+class OverdraftFacilityAdmin(ReadOnlyModelAdmin):
+    """Facilities are asked for with `manage.py risk_facility request` and approved in the
+    approvals queue by another person; here they are seen and, when needed, ended at once."""
+
+    list_display = [
+        "__str__",
+        "customer",
+        "limit",
+        "currency",
+        "rate",
+        "valid_from",
+        "valid_to",
+        "status",
+        "approved_by",
+    ]
+    list_filter = ["status", "currency"]
+    list_select_related = ["customer"]
+    search_fields = ["public_id", "account__number"]
+    actions = ["end_now"]
+    fields = [
+        "public_id", "account", "customer", "limit", "currency", "rate", "valid_from", "valid_to", "status",
+        "approval", "credit_score", "requested_by", "approved_by", "ended_at", "end_reason", "created_at",
+    ]  # fmt: skip
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        return self.user_may(request, "change_overdraftfacility")
+
+    @admin.action(description=_("End the facility now"), permissions=["end"])
+    def end_now(self, request: HttpRequest, queryset: QuerySet[OverdraftFacility]) -> None:
+        actor = staff_actor(request)
+        run_each(
+            self,
+            request,
+            queryset.order_by("id"),
+            lambda facility: facility_end(
+                actor=actor, facility=facility, reason=f"ended in the admin by {actor.label}"
+            ),
+            label=_("End the facility now"),
+        )
+
+
+@admin.register(FxPositionLimit)
+class FxPositionLimitAdmin(ReadOnlyModelAdmin):
+    """Changed with `manage.py fx_position limit` (raising waits for a second person)."""
+
+    list_display = ["currency", "limit", "created_by", "approved_by", "created_at"]
+    list_filter = ["currency"]
+    fields = ["currency", "limit", "created_by", "approved_by", "created_at"]

@@ -143,14 +143,21 @@ class Disposition(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
 
 
+class AlertCategory(models.TextChoices):
+    RULE = "rule", _("Risk rule")
+    LIMIT = "limit", _("Limit breach")
+    FX_POSITION = "fx_position", _("FX position limit")
+
+
 class Alert(PublicIdModel, TimestampedModel):
     """A risk decision other than allow, for a risk officer to work: queue, assignment, disposition."""
 
     rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
+    category = models.CharField(max_length=12, choices=AlertCategory.choices, default=AlertCategory.RULE, db_index=True)
     customer = models.ForeignKey("customers.Customer", null=True, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=6, choices=RuleAction.choices)
     reason = models.CharField(max_length=255)
-    kind = models.CharField(max_length=12, help_text=_("transfer, withdrawal or payment"))
+    kind = models.CharField(max_length=12, help_text=_("transfer, withdrawal, payment or fx_position"))
     reference = models.CharField(max_length=64, blank=True, help_text=_("approval, payment or transaction id"))
     amount = MoneyAmountField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
@@ -188,3 +195,80 @@ class CustomerBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"baseline of customer {self.customer_id} ({self.samples} movements)"
+
+
+# --- credit risk: overdraft facilities ----------------------------------------------------------
+
+
+class FacilityStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    SCHEDULED = "scheduled", _("Approved, starts later")
+    ACTIVE = "active", _("Active")
+    ENDED = "ended", _("Ended")
+    DECLINED = "declined", _("Declined")
+
+
+LIVE_FACILITY_STATUSES = (FacilityStatus.PENDING, FacilityStatus.SCHEDULED, FacilityStatus.ACTIVE)
+
+
+class OverdraftFacility(PublicIdModel, TimestampedModel):
+    """An approved overdraft on one account: while active, the account's `overdraft_limit` (which
+    the ledger checks under the account's row lock, and a database constraint enforces) is the
+    facility's limit. Asked for by one person, approved by another (approval `risk.facility_approve`).
+    """
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    limit = MoneyAmountField()
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(_("annual debit interest rate (%)"), max_digits=7, decimal_places=4)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=FacilityStatus.choices, default=FacilityStatus.PENDING, db_index=True
+    )
+    approval = models.ForeignKey(
+        "compliance.Approval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    credit_score = models.JSONField(default=dict, blank=True, help_text=_("the credit score when it was asked for"))
+    requested_by = models.CharField(max_length=150)
+    approved_by = models.CharField(max_length=150, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("overdraft facility")
+        verbose_name_plural = _("overdraft facilities")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(limit__gt=0), name="risk_facility_limit_positive"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="risk_facility_rate_not_negative"),
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(status="active"), name="risk_facility_one_active_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"overdraft {self.limit} {self.currency} on account {self.account_id} ({self.status})"
+
+
+# --- market risk: net open FX position limits ---------------------------------------------------
+
+
+class FxPositionLimit(TimestampedModel):
+    """The largest net open position (long or short, in the currency itself) the bank may run in
+    one currency. A change is a new row; the newest row of a currency is in force. Raising is
+    maker-checked (approval `risk.fx_limit_set`); lowering applies at once and is reviewed after."""
+
+    currency = models.CharField(max_length=3, db_index=True)
+    limit = MoneyAmountField()
+    created_by = models.CharField(max_length=150, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("FX position limit")
+        ordering = ["currency", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(limit__gte=0), name="risk_fx_limit_not_negative")]
+
+    def __str__(self) -> str:
+        return f"FX position limit {self.currency} {self.limit}"

@@ -10,8 +10,9 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from apps.risk.models import Alert, AlertStatus, LimitRule, RiskProfile, Rule, RuleStatus, Tier
-from apps.transactions.models import EntryKind, Posting
+from apps.accounts.models import Account, GlCode
+from apps.risk.models import Alert, AlertStatus, FxPositionLimit, LimitRule, RiskProfile, Rule, RuleStatus, Tier
+from apps.transactions.models import EntryKind, Payment, Posting
 
 OUTGOING_KINDS = (EntryKind.TRANSFER, EntryKind.WITHDRAWAL)
 
@@ -124,6 +125,17 @@ def paid_to_before(customer_id: int, account_id: int) -> bool:
     ).exists()
 
 
+def paid_beneficiary_before(customer_id: int, counterparty: str, *, excluding: int | None = None) -> bool:
+    """Whether the customer ever sent an external payment to this beneficiary ("bank/account")."""
+    bank, _sep, number = counterparty.partition("/")
+    payments = Payment.objects.filter(
+        account__customer_id=customer_id, beneficiary_bank=bank, beneficiary_account=number
+    )
+    if excluding is not None:
+        payments = payments.exclude(pk=excluding)
+    return payments.exists()
+
+
 def last_activity(account_id: int) -> dt.datetime | None:
     return Posting.objects.filter(account_id=account_id).aggregate(last=Max("created_at"))["last"]
 
@@ -144,3 +156,199 @@ def alert_queue() -> QuerySet[Alert]:
 
 def alerts_by_status() -> dict[str, int]:
     return dict(Alert.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+
+
+# --- credit risk -------------------------------------------------------------------------------
+
+INFLOW_KINDS = (EntryKind.DEPOSIT, EntryKind.TRANSFER, EntryKind.INTEREST)
+
+
+@dataclass(frozen=True)
+class CreditHistory:
+    first_opened: dt.datetime | None
+    inflow_total: Decimal  # money in over the window (deposits, transfers, interest)
+    inflow_months: int  # how many of the window's three 30-day months had any
+    average_balance: Decimal  # the mean of the window's day-end balances, all accounts together
+
+
+def customer_credit_history(
+    customer_id: int, *, currency: str, since: dt.datetime, until: dt.datetime
+) -> CreditHistory:
+    """What the credit score reads from the ledger for one customer and currency."""
+    accounts = list(
+        Account.objects.filter(customer_id=customer_id, currency=currency, is_internal=False).values_list(
+            "pk", "opened_at", "created_at"
+        )
+    )
+    opened = [at or created for _pk, at, created in accounts]
+    first = (
+        Account.objects.filter(customer_id=customer_id, is_internal=False)
+        .order_by("created_at")
+        .values_list("opened_at", "created_at")
+        .first()
+    )
+    first_opened = (first[0] or first[1]) if first else (min(opened) if opened else None)
+    pks = [pk for pk, _o, _c in accounts]
+    balances: dict[int, Decimal] = {}
+    for pk in pks:
+        before = (
+            Posting.objects.filter(account_id=pk, created_at__lt=since)
+            .order_by("-created_at", "-id")
+            .values_list("balance_after", flat=True)
+            .first()
+        )
+        balances[pk] = before if before is not None else Decimal(0)
+    postings = list(
+        Posting.objects.filter(account_id__in=pks, created_at__gte=since, created_at__lt=until)
+        .order_by("created_at", "id")
+        .values_list("account_id", "amount", "balance_after", "created_at", "entry__kind")
+    )
+    inflow_total = Decimal(0)
+    months: set[int] = set()
+    for _pk, amount, _after, at, kind in postings:
+        if amount > 0 and kind in INFLOW_KINDS:
+            inflow_total += amount
+            months.add(min(2, (at - since).days // 30))
+    days = max(1, (until - since).days)
+    day_ends = [since + dt.timedelta(days=n + 1) for n in range(days)]
+    total = Decimal(0)
+    index = 0
+    for day_end in day_ends:
+        while index < len(postings) and postings[index][3] < day_end:
+            account_id, _amount, after, _at, _kind = postings[index]
+            balances[account_id] = after
+            index += 1
+        total += sum(balances.values(), Decimal(0))
+    return CreditHistory(
+        first_opened=first_opened,
+        inflow_total=inflow_total,
+        inflow_months=len(months),
+        average_balance=total / len(day_ends),
+    )
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Credit exposure of one group of accounts: overdrawn (the ledger balance below zero) plus
+    the approved limit not yet used (the overdraft limit beyond what `available` already uses)."""
+
+    key: tuple[Any, ...]
+    currency: str
+    accounts: int
+    limit: Decimal
+    drawn: Decimal
+    unused: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.drawn + self.unused
+
+
+EXPOSURE_DIMENSIONS = {
+    "customer": ("customer_id", "customer__full_name"),
+    "product": ("product__code",),
+    "currency": (),
+}
+
+
+def exposures(*, by: str = "customer") -> list[Exposure]:
+    """Exposure per customer, per product or per currency (always split by currency: amounts in
+    different currencies are never added), largest first."""
+    if by not in EXPOSURE_DIMENSIONS:
+        raise ValueError(f"unknown exposure dimension {by!r}")
+    fields = EXPOSURE_DIMENSIONS[by]
+    rows = (
+        Account.objects.filter(is_internal=False)
+        .filter(Q(overdraft_limit__gt=0) | Q(balance__lt=0) | Q(available__lt=0))
+        .values_list("currency", "balance", "available", "overdraft_limit", *fields)
+    )
+    groups: dict[tuple[Any, ...], list[Decimal]] = {}
+    for currency, balance, available, limit, *key in rows:
+        drawn = max(Decimal(0), -balance)
+        unused = max(Decimal(0), limit - max(Decimal(0), -available))
+        sums = groups.setdefault((*key, currency), [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
+        sums[0] += 1
+        sums[1] += limit
+        sums[2] += drawn
+        sums[3] += unused
+    result = [
+        Exposure(key=key[:-1], currency=key[-1], accounts=int(s[0]), limit=s[1], drawn=s[2], unused=s[3])
+        for key, s in groups.items()
+    ]
+    return sorted(result, key=lambda e: (e.currency, -e.total, e.key))
+
+
+# --- market risk -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FxPosition:
+    """The bank's net open position in one currency, from the ledger: the balance of its FX
+    position GL account (credit positive: an FX deal in which a customer sells this currency to
+    the bank makes the bank long, a positive position). `limit` None: no limit set."""
+
+    currency: str
+    position: Decimal
+    limit: Decimal | None
+
+    @property
+    def breached(self) -> bool:
+        return self.limit is not None and abs(self.position) > self.limit
+
+    @property
+    def used_percent(self) -> Decimal | None:
+        if self.limit is None or self.limit == 0:
+            return None
+        return (abs(self.position) * 100 / self.limit).quantize(Decimal("0.1"))
+
+
+def fx_limits_in_force() -> dict[str, Decimal]:
+    limits: dict[str, Decimal] = {}
+    for currency, limit in FxPositionLimit.objects.order_by("currency", "-id").values_list("currency", "limit"):
+        limits.setdefault(currency, limit)
+    return limits
+
+
+def fx_positions(*, at: dt.datetime | None = None) -> list[FxPosition]:
+    """Every currency's position at `at` (now by default): one index probe per currency for the
+    last posting's running balance on its FX position account."""
+    limits = fx_limits_in_force()
+    positions = []
+    for pk, currency in Account.objects.filter(is_internal=True, gl_code=GlCode.FX_POSITION).values_list(
+        "pk", "currency"
+    ):
+        postings = Posting.objects.filter(account_id=pk)
+        if at is not None:
+            postings = postings.filter(created_at__lt=at)
+        last = postings.order_by("-created_at", "-id").values_list("balance_after", flat=True).first()
+        position = last if last is not None else Decimal(0)
+        if position != 0 or currency in limits:
+            positions.append(FxPosition(currency=currency, position=position, limit=limits.get(currency)))
+    return sorted(positions, key=lambda p: p.currency)
+
+
+# --- the monthly risk report -------------------------------------------------------------------
+
+
+def alerts_between(start: dt.datetime, end: dt.datetime) -> QuerySet[Alert]:
+    return Alert.objects.filter(created_at__gte=start, created_at__lt=end)
+
+
+def alerts_outcomes(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """Alerts raised in the period by category, decision, status and disposition, with counts."""
+    rows = (
+        alerts_between(start, end)
+        .values("category", "outcome", "status", "disposition")
+        .annotate(count=Count("id"))
+        .order_by("category", "outcome", "status", "disposition")
+    )
+    return [dict(row) for row in rows]
+
+
+def top_customers_by_risk(limit: int = 10) -> list[dict[str, Any]]:
+    rows = (
+        RiskProfile.objects.filter(score__isnull=False)
+        .order_by("-score", "customer_id")
+        .values("customer_id", "customer__full_name", "score", "tier", "pep", "factors")[:limit]
+    )
+    return [dict(row) for row in rows]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +17,8 @@ from django.utils.translation import gettext as _
 from apps.audit.services import audit_record
 from apps.common.errors import LimitExceeded, NotFound, ValidationFailed
 from apps.common.money import Money, format_amount
-from apps.common.principals import Actor, require_bank
+from apps.common.principals import Actor, Channel, require_bank
+from apps.common.refusals import AfterRollback, refusal_defer
 from apps.compliance.approvals import register_action
 from apps.compliance.models import Approval
 from apps.compliance.services import approval_request
@@ -24,6 +26,7 @@ from apps.customers.models import Customer, KycStatus
 from apps.risk import selectors
 from apps.risk.models import (
     Alert,
+    AlertCategory,
     AlertStatus,
     CustomerBaseline,
     Disposition,
@@ -37,6 +40,7 @@ from apps.risk.models import (
     RuleStatus,
     Tier,
 )
+from apps.transactions.models import Payment
 from apps.transactions.screening import Movement, ScreeningDecision, ScreeningOutcome
 from apps.transactions.services import transfer_create
 
@@ -122,12 +126,15 @@ def limits_check(movement: Movement) -> list[LimitUsage]:
         channel=channel, product=product, tier=selectors.customer_tier(source.customer_id), currency=money.currency
     )
     if limit.per_transaction is not None and money.amount > limit.per_transaction:
-        raise _refuse(
-            which="per_transaction",
-            channel=channel,
-            money=money,
-            limit=limit.per_transaction,
-            remaining=limit.per_transaction,
+        raise _breach(
+            movement,
+            _refuse(
+                which="per_transaction",
+                channel=channel,
+                money=money,
+                limit=limit.per_transaction,
+                remaining=limit.per_transaction,
+            ),
         )
     windows = _windows(limit, timezone.localdate())
     if not windows:
@@ -138,8 +145,24 @@ def limits_check(movement: Movement) -> list[LimitUsage]:
         used = by_period[window.period].used
         if used + money.amount > window.limit:
             which = "daily" if window.period == LimitPeriod.DAY else "monthly"
-            raise _refuse(which=which, channel=channel, money=money, limit=window.limit, remaining=window.limit - used)
+            refusal = _refuse(
+                which=which, channel=channel, money=money, limit=window.limit, remaining=window.limit - used
+            )
+            raise _breach(movement, refusal)
     return rows
+
+
+def _breach(movement: Movement, refusal: LimitExceeded) -> LimitExceeded:
+    """A limit refusal, carrying its alert for after the rollback (a limit breach on record)."""
+    refusal_defer(
+        refusal,
+        refusal_alert(
+            movement=movement,
+            category=AlertCategory.LIMIT,
+            reason=f"limit {refusal.extra.get('limit', '')}: {refusal.message}",
+        ),
+    )
+    return refusal
 
 
 def _usage_add(rows: list[LimitUsage], amount: Decimal) -> None:
@@ -174,15 +197,26 @@ def _velocity(rule: Rule, movement: Movement, customer_id: int, now: dt.datetime
 
 def _new_beneficiary_large(rule: Rule, movement: Movement, customer_id: int, now: dt.datetime) -> str | None:
     target = movement.target
-    if target is None or target.customer_id == customer_id:
+    if target is None and not movement.counterparty:
+        return None
+    if target is not None and target.customer_id == customer_id:
         return None
     if movement.money.currency != rule.parameters.get("currency", movement.money.currency):
         return None
     if movement.money.amount < _decimal(rule.parameters, "amount"):
         return None
-    if selectors.paid_to_before(customer_id, target.pk):
+    if target is not None and selectors.paid_to_before(customer_id, target.pk):
+        return None
+    if target is None and selectors.paid_beneficiary_before(
+        customer_id, movement.counterparty, excluding=_payment_pk(movement)
+    ):
         return None
     return _("a large amount to a beneficiary never paid before")
+
+
+def _payment_pk(movement: Movement) -> int | None:
+    reference = movement.reference
+    return int(reference.removeprefix("payment:")) if reference.startswith("payment:") else None
 
 
 def _structuring(rule: Rule, movement: Movement, customer_id: int, now: dt.datetime) -> str | None:
@@ -224,6 +258,8 @@ def _high_risk_country(rule: Rule, movement: Movement, customer_id: int, now: dt
     involved = {movement.source.customer.country.upper()} if movement.source.customer else set()
     if movement.target is not None and movement.target.customer is not None:
         involved.add(movement.target.customer.country.upper())
+    if movement.counterparty_country:
+        involved.add(movement.counterparty_country.upper())
     hit = sorted(involved & countries)
     if hit:
         return _("a high-risk country is involved: %(countries)s") % {"countries": ", ".join(hit)}
@@ -338,14 +374,70 @@ def movement_check(movement: Movement) -> ScreeningDecision:
         action, hits = rules_evaluate(movement)
         if action != RuleAction.ALLOW:
             reason = "; ".join(hit.reason for hit in hits)[:255]
-            return ScreeningDecision(ScreeningOutcome(action), reason)
+            # If the movement is refused (a block, or a review where no one can be asked), the
+            # refusal's rollback must not take its alert with it.
+            later = refusal_alert(movement=movement, category=AlertCategory.RULE, reason=reason, rule=hits[0].rule)
+            return ScreeningDecision(ScreeningOutcome(action), reason, after_refusal=(later,))
     _usage_add(rows, movement.money.amount)
     return ScreeningDecision(ScreeningOutcome.ALLOW, "within limits, no rule fired")
+
+
+def refusal_alert(*, movement: Movement, category: str, reason: str, rule: Rule | None = None) -> AfterRollback:
+    """The alert a refused movement leaves, written after its rollback (apps.common.refusals):
+    plain values only (the movement's rows are gone by then), and once, whoever calls it."""
+    token = f"refused:{uuid.uuid4().hex}"
+    values = {
+        "rule_id": rule.pk if rule is not None else None,
+        "category": category,
+        "customer_id": movement.source.customer_id,
+        "outcome": RuleAction.BLOCK,
+        "reason": f"refused: {reason}"[:255],
+        "kind": movement.kind,
+        "amount": movement.money.amount,
+        "currency": movement.money.currency,
+    }
+    actor = movement.actor.label
+
+    def write() -> None:
+        alert, created = Alert.objects.get_or_create(reference=token, defaults=values)
+        if created:
+            audit_record(
+                actor=actor,
+                action="risk.alert_open",
+                object_type="alert",
+                object_id=str(alert.public_id),
+                detail={"outcome": alert.outcome, "reason": alert.reason, "category": category},
+            )
+
+    return write
+
+
+def payment_check(payment: Payment) -> ScreeningDecision:
+    """The risk screener of external payments (apps.transactions.screening), on the screened
+    channels only: the same limits (422 limit_exceeded) and rules as transfers. `review` opens an
+    alert and the payment waits in pending_approval; `block` refuses it and leaves an alert."""
+    if payment.channel not in settings.FINSYS_RISK_CHANNELS:
+        return ScreeningDecision(ScreeningOutcome.ALLOW, "channel not screened by risk")
+    account = payment.account
+    movement = Movement(
+        kind="payment",
+        actor=Actor(label=payment.created_by, channel=Channel(payment.channel), customer_id=account.customer_id),
+        money=Money(payment.amount, payment.currency),
+        source=account,
+        reference=f"payment:{payment.pk}",
+        counterparty=f"{payment.beneficiary_bank}/{payment.beneficiary_account}",
+        counterparty_country=payment.beneficiary_country,
+    )
+    decision = movement_check(movement)
+    if decision.outcome == ScreeningOutcome.REVIEW:
+        _alert_open(movement=movement, decision=decision, reference=str(payment.public_id))
+    return decision
 
 
 def _alert_open(*, movement: Movement, decision: ScreeningDecision, reference: str, rule: Rule | None = None) -> Alert:
     alert = Alert.objects.create(
         rule=rule,
+        category=AlertCategory.RULE,
         customer_id=movement.source.customer_id,
         outcome=decision.outcome.value,
         reason=decision.reason[:255],

@@ -43,6 +43,9 @@ NAVIGATION: list[NavEntry] = [
     NavEntry(_("Cash"), "staff:teller", ("transactions.post_cash",)),
     NavEntry(_("Transfer"), "staff:teller-transfer", ("transactions.post_transfer",)),
     NavEntry(_("Approvals"), "staff:approvals", ("compliance.view_approval",)),
+    NavEntry(_("Support tickets"), "staff:support-tickets", ("support.view_ticket",)),
+    NavEntry(_("FAQ"), "staff:support-faq", ("support.view_faqentry", "support.change_faqentry")),
+    NavEntry(_("Administration"), "admin:index", section=ADMIN),
 ]
 
 

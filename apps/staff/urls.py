@@ -47,3 +47,14 @@ urlpatterns = [
     path("approvals/<uuid:approval_id>/", views_approvals.approval_detail, name="approval"),
     path("approvals/<uuid:approval_id>/decide/", views_approvals.approval_decide, name="approval-decide"),
 ]
+
+# Customer support: the tickets inbox and the FAQ editor (apps/staff/views_support.py).
+from apps.staff import views_support  # noqa: E402
+
+urlpatterns += [
+    path("support/tickets/", views_support.tickets, name="support-tickets"),
+    path("support/tickets/<uuid:ticket_id>/", views_support.ticket, name="support-ticket"),
+    path("support/faq/", views_support.faq, name="support-faq"),
+    path("support/faq/new/", views_support.faq_new, name="support-faq-new"),
+    path("support/faq/<int:faq_id>/", views_support.faq_edit, name="support-faq-edit"),
+]

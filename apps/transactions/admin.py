@@ -91,7 +91,8 @@ class PaymentAdmin(ReadOnlyModelAdmin):
         "public_id", "status", "account", "amount", "currency", "beneficiary_name", "beneficiary_account",
         "beneficiary_bank", "beneficiary_country", "reference", "hold", "settlement_entry", "return_entry",
         "gateway_outcome", "gateway_reference", "gateway_reason", "submit_attempts", "next_attempt_at",
-        "last_error", "channel", "created_by", "created_at", "updated_at",
+        "last_error", "fx_debit_amount", "fx_debit_currency", "fx_mid_rate", "fx_customer_rate", "fx_spread_bps",
+        "fx_rate", "approval", "channel", "created_by", "created_at", "updated_at",
     ]  # fmt: skip
     inlines = [PaymentEventInline]
 

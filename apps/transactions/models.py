@@ -8,6 +8,8 @@ Entries and postings are append-only (model guards, and triggers on PostgreSQL).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -123,6 +125,18 @@ class Payment(PublicIdModel, TimestampedModel):
     last_error = models.CharField(max_length=200, blank=True)
     channel = models.CharField(max_length=10)
     created_by = models.CharField(max_length=150)
+    # A payment in another currency than its account's (docs/treasury.md): the account gives
+    # `fx_debit_amount` of its own currency, converted at `fx_customer_rate` (1 account currency =
+    # rate x payment currency, the mid rate less the spread) fixed when the payment was accepted.
+    # Empty for a payment in the account's currency.
+    fx_debit_amount = MoneyAmountField(null=True, blank=True)
+    fx_debit_currency = CurrencyField(blank=True)
+    fx_mid_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    fx_customer_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    fx_spread_bps = models.PositiveIntegerField(null=True, blank=True)
+    fx_rate = models.UUIDField(null=True, blank=True, help_text=_("The exchange rate (FxRate) used."))
+    # The maker-checker approval that decides a payment a screener sent to review.
+    approval = models.UUIDField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment")
@@ -140,6 +154,19 @@ class Payment(PublicIdModel, TimestampedModel):
 
     def __str__(self) -> str:
         return f"payment {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def is_fx(self) -> bool:
+        return self.fx_debit_amount is not None
+
+    @property
+    def debit_amount(self) -> Decimal:
+        """What leaves the account, in the account's currency."""
+        return self.fx_debit_amount if self.fx_debit_amount is not None else self.amount
+
+    @property
+    def debit_currency(self) -> str:
+        return self.fx_debit_currency or self.currency
 
 
 class PaymentEvent(AppendOnlyModel):

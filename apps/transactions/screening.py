@@ -9,7 +9,7 @@ strictest answer wins (block over review over allow). With none registered, paym
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,9 @@ class ScreeningOutcome(StrEnum):
 class ScreeningDecision:
     outcome: ScreeningOutcome
     reason: str = ""
+    # Work to run once a refused movement's transaction has rolled back (apps.common.refusals):
+    # a block must leave its alert although everything the movement wrote is undone.
+    after_refusal: tuple[Callable[[], None], ...] = field(default=(), compare=False)
 
 
 PaymentScreener = Callable[["Payment"], ScreeningDecision]
@@ -50,12 +53,16 @@ def unregister_payment_screener(screener: PaymentScreener) -> None:
 
 
 def payment_screen(payment: Payment) -> ScreeningDecision:
+    """The strictest answer; it carries every screener's `after_refusal` work (a payment two
+    screeners block leaves both their records)."""
     decision = ScreeningDecision(ScreeningOutcome.ALLOW, "no screener objected")
+    after: tuple[Callable[[], None], ...] = ()
     for screener in list(_SCREENERS):
         answer = screener(payment)
+        after += answer.after_refusal
         if _SEVERITY[answer.outcome] > _SEVERITY[decision.outcome]:
             decision = answer
-    return decision
+    return replace(decision, after_refusal=after)
 
 
 # --- transfers and withdrawals ---------------------------------------------------------------
@@ -68,13 +75,16 @@ def payment_screen(payment: Payment) -> ScreeningDecision:
 
 @dataclass(frozen=True)
 class Movement:
-    kind: str  # EntryKind: transfer, withdrawal
+    kind: str  # EntryKind: transfer, withdrawal; "payment" for an external payment
     actor: Actor
     money: Money
     source: Account  # locked: the account money leaves
     target: Account | None = None  # locked: the account money goes to (transfers)
     reference: str = ""
     reviewed: bool = False  # a risk officer approved it: limits apply, rules do not ask again
+    # An external payment's beneficiary (no target account): "bank/account" and ISO country.
+    counterparty: str = ""
+    counterparty_country: str = ""
 
 
 MovementChecker = Callable[[Movement], ScreeningDecision]

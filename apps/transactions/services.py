@@ -52,6 +52,7 @@ from apps.common.errors import (
 )
 from apps.common.money import Money, format_amount, minor_unit
 from apps.common.principals import Actor, require_bank
+from apps.common.refusals import refusal_defer, refusal_settle
 from apps.integrations.services import outbox_emit
 from apps.transactions.models import EntryKind, JournalEntry, Posting
 from apps.transactions.screening import Movement, ScreeningOutcome, movement_screen, review_handler
@@ -75,6 +76,7 @@ def _measured(kind: str) -> Callable[[Callable[P, JournalEntry]], Callable[P, Jo
                 entry = service(*args, **kwargs)
             except DomainError as refusal:
                 metrics.movement_refused(kind, refusal.code)
+                refusal_settle(refusal)  # called outside any transaction: record the block now
                 raise
             metrics.movement_posted(kind, time.perf_counter() - started)
             return entry
@@ -237,9 +239,12 @@ def _screen(movement: Movement, *, review: bool = False) -> PendingReview | None
     handler = review_handler()
     if decision.outcome == ScreeningOutcome.REVIEW and review and handler is not None:
         return PendingReview(approval=handler(movement, decision), reason=decision.reason)
-    raise BlockedByScreening(
-        _("Refused by the risk rules: %(reason)s") % {"reason": decision.reason},
-        extra={"reason": decision.reason, "outcome": decision.outcome.value},
+    raise refusal_defer(
+        BlockedByScreening(
+            _("Refused by the risk rules: %(reason)s") % {"reason": decision.reason},
+            extra={"reason": decision.reason, "outcome": decision.outcome.value},
+        ),
+        *decision.after_refusal,
     )
 
 
@@ -412,6 +417,7 @@ def transfer_submit(
         )
     except DomainError as refusal:
         metrics.movement_refused(EntryKind.TRANSFER, refusal.code)
+        refusal_settle(refusal)
         raise
     if isinstance(result, JournalEntry):
         metrics.movement_posted(EntryKind.TRANSFER, time.perf_counter() - started)

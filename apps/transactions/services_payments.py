@@ -13,6 +13,13 @@
   clearing) is locked in ascending id order up front, settled payments capture their holds into
   the clearing GL account set-based, rejected ones release them.
 - `payment_return` books a payment the beneficiary bank sent back after settlement.
+- `payment_release` / `payment_decline` decide a payment a screener sent to review
+  (`pending_approval`): run by the maker-checker approval that the review handler opened.
+
+A payment in another currency than its account's is converted when it is accepted, at the rate
+in force then (the FX quoter that apps.treasury registers in `payment_hooks`): the hold, the
+settlement and a return take `fx_debit_amount` of the account's currency, and the settlement and
+return entries balance per currency through the bank's FX position accounts.
 
 Every task is idempotent: the payment's status, read under its row lock, decides what is left
 to do, so a redelivered or duplicated job does nothing twice. Every transition writes a
@@ -49,12 +56,20 @@ from apps.accounts.services import (
 )
 from apps.audit.services import audit_record
 from apps.common.controls import active_controls, controls_assert_payments_allowed
-from apps.common.errors import BlockedByScreening, NotFound, ValidationFailed
+from apps.common.errors import (
+    BlockedByScreening,
+    CurrencyMismatchError,
+    DomainError,
+    FxRateUnavailable,
+    NotFound,
+    ValidationFailed,
+)
 from apps.common.jobs import job_enqueue_after_commit
 from apps.common.locking import lock_by_pk
 from apps.common.metrics import PAYMENT_SETTLEMENT_SECONDS
 from apps.common.money import Money, format_amount
 from apps.common.principals import Actor, Channel
+from apps.common.refusals import refusal_defer, refusal_settle
 from apps.integrations.gateway import (
     GatewayAnswer,
     GatewayError,
@@ -65,6 +80,7 @@ from apps.integrations.gateway import (
 from apps.integrations.models import OutboxEvent
 from apps.integrations.services import outbox_emit, outbox_emit_many
 from apps.transactions.models import EntryKind, Payment, PaymentEvent, PaymentStatus
+from apps.transactions.payment_hooks import PaymentFx, payment_fx_quoter, payment_review_handler
 from apps.transactions.screening import ScreeningOutcome, payment_screen
 from apps.transactions.services import BatchItem, Leg, entries_post_batch
 
@@ -117,13 +133,43 @@ def _observe_final(payments: Sequence[Payment], now: dt.datetime) -> None:
 
 
 def _status_document(payment: Payment) -> dict[str, Any]:
-    return {
+    document = {
         "payment": str(payment.public_id),
         "status": payment.status,
         "amount": format_amount(payment.amount, payment.currency),
         "currency": payment.currency,
         "reference": payment.reference,
     }
+    if payment.is_fx:
+        document["account_amount"] = format_amount(payment.debit_amount, payment.debit_currency)
+        document["account_currency"] = payment.debit_currency
+    return document
+
+
+def _payment_fx(account: Account, money: Money, actor: Actor) -> PaymentFx | None:
+    """None for a payment in the account's currency; otherwise the conversion at the rate in
+    force. No FX quoter or no rate for the pair: 422 currency_mismatch (API.md), saying why."""
+    if account.currency == money.currency:
+        return None
+    quoter = payment_fx_quoter()
+    if quoter is None:
+        account_require_currency(account, money.currency)
+    try:
+        assert quoter is not None
+        return quoter(sell=account.currency, buy=money.currency, buy_amount=money.amount, channel=actor.channel)
+    except FxRateUnavailable:
+        raise CurrencyMismatchError(
+            _(
+                "Account %(number)s is held in %(account_currency)s and no exchange rate from "
+                "%(account_currency)s to %(currency)s is in force: pay in %(account_currency)s."
+            )
+            % {"number": account.number, "account_currency": account.currency, "currency": money.currency},
+            extra={
+                "account": str(account.public_id),
+                "account_currency": account.currency,
+                "reason": "fx_rate_unavailable",
+            },
+        ) from None
 
 
 def _transition(
@@ -148,14 +194,27 @@ def payment_create(
         raise ValidationFailed({"amount": [_("Enter a positive amount in whole minor units.")]})
     beneficiary_check(beneficiary)
     controls_assert_payments_allowed()  # 503 while outgoing payments are stopped or the bank is read-only
+    try:
+        return _payment_accept(
+            actor=actor, from_account=from_account, money=money, beneficiary=beneficiary, reference=reference
+        )
+    except DomainError as refusal:
+        refusal_settle(refusal)  # outside any transaction: what a block leaves (a risk alert)
+        raise
+
+
+def _payment_accept(
+    *, actor: Actor, from_account: uuid.UUID, money: Money, beneficiary: Beneficiary, reference: str
+) -> Payment:
     with transaction.atomic():
         by_public, _by_gl, _locked = accounts_lock_for_movement(public_ids=[from_account])
         account = by_public.get(from_account)
         if account is None or (actor.customer_id is not None and account.customer_id != actor.customer_id):
             raise NotFound()
-        account_require_currency(account, money.currency)
+        fx = _payment_fx(account, money, actor)
         account_require_active(account)
-        account_require_funds(account, money.amount)
+        debit = Money(fx.debit, account.currency) if fx is not None else money
+        account_require_funds(account, debit.amount)
         payment = Payment(
             account=account,
             amount=money.amount,
@@ -169,6 +228,13 @@ def payment_create(
             channel=actor.channel,
             created_by=actor.label,
         )
+        if fx is not None:
+            payment.fx_debit_amount = fx.debit
+            payment.fx_debit_currency = fx.sell
+            payment.fx_mid_rate = fx.mid
+            payment.fx_customer_rate = fx.customer_rate
+            payment.fx_spread_bps = fx.spread_bps
+            payment.fx_rate = uuid.UUID(fx.rate)
         payment.save()
         PaymentEvent.objects.create(
             payment=payment, from_status="", to_status=PaymentStatus.RECEIVED, cause="accepted", actor=actor.label
@@ -176,7 +242,10 @@ def payment_create(
         customer_id = account.customer_id
         decision = payment_screen(payment)
         if decision.outcome == ScreeningOutcome.BLOCK:
-            raise BlockedByScreening(extra={"reason": decision.reason} if decision.reason else None)
+            raise refusal_defer(
+                BlockedByScreening(extra={"reason": decision.reason} if decision.reason else None),
+                *decision.after_refusal,
+            )
         # Integrators hear of the new payment once, in the status it commits in (below).
 
         def quiet(to: str, cause: str) -> None:
@@ -184,15 +253,19 @@ def payment_create(
 
         quiet(PaymentStatus.SCREENED, f"screening: {decision.reason}"[:255])
         if decision.outcome == ScreeningOutcome.REVIEW:
-            # The approval that releases it comes with the risk rules; until then it waits here.
+            # Nothing is held yet: a second person decides (payment_release / payment_decline),
+            # through the approval the review handler (apps.compliance) opens here.
             quiet(PaymentStatus.PENDING_APPROVAL, decision.reason or "review")
+            handler = payment_review_handler()
+            if handler is not None:
+                payment.approval = uuid.UUID(handler(payment, decision, actor))
         else:
             payment.hold = hold_create(
-                actor=actor, account=account, amount=money, reference=f"payment {payment.public_id}"[:140]
+                actor=actor, account=account, amount=debit, reference=f"payment {payment.public_id}"[:140]
             )
             quiet(PaymentStatus.HELD, "funds held")
             payment.next_attempt_at = timezone.now()
-        payment.save(update_fields=["status", "hold", "next_attempt_at", "updated_at"])
+        payment.save(update_fields=["status", "hold", "next_attempt_at", "approval", "updated_at"])
         outbox_emit(kind="payment.status_changed", payload=_status_document(payment), customer_id=customer_id)
         _large_payment_alert(payment, account)
         audit_record(
@@ -200,10 +273,78 @@ def payment_create(
             action="payment.create",
             object_type="payment",
             object_id=str(payment.public_id),
-            detail={"amount": str(money.amount), "currency": money.currency, "status": payment.status},
+            detail={
+                "amount": str(money.amount),
+                "currency": money.currency,
+                "status": payment.status,
+                **({"debit": f"{debit.amount} {debit.currency}", "rate": str(fx.customer_rate)} if fx else {}),
+            },
         )
         if payment.status == PaymentStatus.HELD:
             job_enqueue_after_commit(PROCESS_TASK, payment.pk)
+    return payment
+
+
+def payment_release(*, payment_id: int, decided_by: str, reason: str = "") -> Payment:
+    """A second person approved a payment a screener sent to review: hold its funds now and
+    send it on (pending_approval -> held; the worker submits it). Idempotent: a payment no
+    longer pending approval is returned unchanged, so it is held and submitted once. Refused
+    like a new payment when the account is no longer active or lacks the funds (nothing changes;
+    the approval stays undecided)."""
+    decider = Actor(label=decided_by, channel=Channel.SYSTEM)
+    with transaction.atomic():
+        account_pk = Payment.objects.filter(pk=payment_id).values_list("account_id", flat=True).first()
+        if account_pk is None:
+            raise NotFound()
+        accounts = accounts_lock([account_pk])  # the account first, then the payment: the global order
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status != PaymentStatus.PENDING_APPROVAL:
+            return payment
+        account = accounts[account_pk]
+        account_require_active(account)
+        account_require_funds(account, payment.debit_amount)
+        payment.hold = hold_create(
+            actor=decider,
+            account=account,
+            amount=Money(payment.debit_amount, payment.debit_currency),
+            reference=f"payment {payment.public_id}"[:140],
+        )
+        _transition(
+            payment, PaymentStatus.HELD, cause=f"approved by {decided_by}: {reason}".rstrip(": "), actor=decider,
+            customer_id=account.customer_id,
+        )  # fmt: skip
+        payment.next_attempt_at = timezone.now()
+        payment.save(update_fields=["status", "hold", "next_attempt_at", "updated_at"])
+        audit_record(
+            actor=decided_by, action="payment.release", object_type="payment", object_id=str(payment.public_id)
+        )
+        job_enqueue_after_commit(PROCESS_TASK, payment.pk)
+    return payment
+
+
+def payment_decline(*, payment_id: int, decided_by: str, cause: str) -> Payment:
+    """The review ended without an approval (rejected or expired): pending_approval -> rejected.
+    Nothing was held, so no money moves. Idempotent like payment_release."""
+    decider = Actor(label=decided_by, channel=Channel.SYSTEM)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("account").filter(pk=payment_id).first()
+        if payment is None:
+            raise NotFound()
+        if payment.status != PaymentStatus.PENDING_APPROVAL:
+            return payment
+        _transition(
+            payment, PaymentStatus.REJECTED, cause=cause, actor=decider, customer_id=payment.account.customer_id
+        )
+        payment.next_attempt_at = None
+        payment.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        _observe_final([payment], timezone.now())
+        audit_record(
+            actor=decided_by,
+            action="payment.decline",
+            object_type="payment",
+            object_id=str(payment.public_id),
+            detail={"cause": cause[:200]},
+        )
     return payment
 
 
@@ -341,7 +482,11 @@ def payments_settle(*, payment_ids: list[int] | None = None, batch_size: int = 5
         candidates = Payment.objects.filter(status=PaymentStatus.SUBMITTED).exclude(gateway_outcome="")
         if payment_ids is not None:
             candidates = candidates.filter(pk__in=payment_ids)
-        rows = list(candidates.order_by("pk").values_list("pk", "account_id", "hold_id", "currency")[:batch_size])
+        rows = list(
+            candidates.order_by("pk").values_list("pk", "account_id", "hold_id", "currency", "fx_debit_currency")[
+                :batch_size
+            ]
+        )
         if not rows:
             return done
         done += _settle_batch(rows)
@@ -349,17 +494,41 @@ def payments_settle(*, payment_ids: list[int] | None = None, batch_size: int = 5
             return done
 
 
-def _settle_batch(rows: Sequence[tuple[int, int, int | None, str]]) -> int:
-    clearing: dict[str, int] = {}
-    for currency in {currency for _pk, _account, _hold, currency in rows}:
-        pk = gl_account_pk(GlCode.CLEARING, currency)
-        if pk is None:  # pragma: no cover - every shipped currency has its clearing account
-            raise ValidationFailed({"currency": [_("No clearing account in this currency.")]})
-        clearing[currency] = pk
+def _gl_pks(code: str, currencies: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for currency in currencies:
+        pk = gl_account_pk(code, currency)
+        if pk is None:  # pragma: no cover - every shipped currency has its clearing and FX position
+            raise ValidationFailed({"currency": [_("The bank keeps no such account in this currency.")]})
+        found[currency] = pk
+    return found
+
+
+def _settlement_legs(payment: Payment, clearing: dict[str, int], position: dict[str, int]) -> list[Leg]:
+    """Customer -> clearing in the payment's currency; through the FX position accounts (one
+    per currency, balanced per currency) for a payment in another currency than the account's."""
+    if not payment.is_fx:
+        return [Leg(payment.account_id, -payment.amount), Leg(clearing[payment.currency], payment.amount)]
+    debit = payment.debit_amount
+    return [
+        Leg(payment.account_id, -debit),
+        Leg(position[payment.debit_currency], debit),
+        Leg(position[payment.currency], -payment.amount),
+        Leg(clearing[payment.currency], payment.amount),
+    ]
+
+
+def _settle_batch(rows: Sequence[tuple[int, int, int | None, str, str]]) -> int:
+    clearing = _gl_pks(GlCode.CLEARING, {currency for _pk, _account, _hold, currency, _fx in rows})
+    fx_currencies = {c for _pk, _a, _h, currency, fx in rows if fx for c in (currency, fx)}
+    position = _gl_pks(GlCode.FX_POSITION, fx_currencies)
     with transaction.atomic(durable=True):
-        # One global order: every account of the batch, customers and clearing, ascending id.
-        accounts = accounts_lock([account for _pk, account, _hold, _cur in rows] + list(clearing.values()))
-        holds = holds_lock_active(hold for _pk, _account, hold, _cur in rows if hold is not None)
+        # One global order: every account of the batch, customers, clearing and FX positions,
+        # ascending id.
+        accounts = accounts_lock(
+            [account for _pk, account, _hold, _cur, _fx in rows] + list(clearing.values()) + list(position.values())
+        )
+        holds = holds_lock_active(hold for _pk, _account, hold, _cur, _fx in rows if hold is not None)
         payments = [
             p
             for p in lock_by_pk(Payment.objects.select_related("account"), [pk for pk, *_rest in rows]).values()
@@ -378,10 +547,7 @@ def _settle_batch(rows: Sequence[tuple[int, int, int | None, str]]) -> int:
                         kind=EntryKind.PAYMENT,
                         money=Money(payment.amount, payment.currency),
                         reference=(payment.reference or f"payment {payment.public_id}")[:140],
-                        legs=[
-                            Leg(payment.account_id, -payment.amount),
-                            Leg(clearing[payment.currency], payment.amount),
-                        ],
+                        legs=_settlement_legs(payment, clearing, position),
                     )
                 )
             else:
@@ -435,16 +601,19 @@ def payment_return(*, payment_id: int, reason: str = "", actor: Actor = GATEWAY_
         return "missing"
     if payment.status != PaymentStatus.SETTLED:
         return payment.status
-    clearing = gl_account_pk(GlCode.CLEARING, payment.currency)
-    suspense = gl_account_pk(GlCode.SUSPENSE, payment.currency)
-    assert clearing is not None
-    assert suspense is not None
+    # The customer gets back exactly what was taken, in the account's currency: a payment in
+    # another currency is converted back at the rate it went out at (the bank bears the change).
+    clearing = _gl_pks(GlCode.CLEARING, {payment.currency})
+    suspense = _gl_pks(GlCode.SUSPENSE, {payment.debit_currency})[payment.debit_currency]
+    position = _gl_pks(GlCode.FX_POSITION, {payment.currency, payment.debit_currency}) if payment.is_fx else {}
     with transaction.atomic(durable=True):
-        accounts = accounts_lock([payment.account_id, clearing, suspense])
+        accounts = accounts_lock([payment.account_id, suspense, *clearing.values(), *position.values()])
         locked = Payment.objects.select_for_update().get(pk=payment_id)
         if locked.status != PaymentStatus.SETTLED:
             return locked.status
         target = payment.account_id if accounts[payment.account_id].status != AccountStatus.CLOSED else suspense
+        legs = [Leg(leg.account_id if leg.account_id != payment.account_id else target, -leg.amount)
+                for leg in _settlement_legs(locked, clearing, position)]  # fmt: skip
         (entry,) = entries_post_batch(
             actor=actor,
             items=[
@@ -452,7 +621,7 @@ def payment_return(*, payment_id: int, reason: str = "", actor: Actor = GATEWAY_
                     kind=EntryKind.PAYMENT_RETURN,
                     money=Money(locked.amount, locked.currency),
                     reference=f"return of payment {locked.public_id}"[:140],
-                    legs=[Leg(clearing, -locked.amount), Leg(target, locked.amount)],
+                    legs=legs,
                 )
             ],
             accounts=accounts,

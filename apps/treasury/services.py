@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from django.db import transaction
@@ -40,6 +40,7 @@ from apps.common.errors import NotFound, SameAccount, ValidationFailed
 from apps.common.money import SUPPORTED_CURRENCIES, Money, minor_unit
 from apps.common.principals import Actor
 from apps.transactions.models import EntryKind, JournalEntry
+from apps.transactions.payment_hooks import PaymentFx
 from apps.transactions.services import BatchItem, Leg, entries_post_batch
 from apps.treasury.models import RATE_DIGITS, RATE_PLACES, FxDeal, FxRate
 from apps.treasury.selectors import RATE_UNIT, fx_quote
@@ -122,6 +123,28 @@ def fx_rate_set(*, actor: Actor, payload: dict[str, Any], approved_by: str, appr
 def fx_convert(amount: Decimal, *, rate: Decimal, currency: str) -> Decimal:
     """`amount` x `rate` in `currency`, rounded down to its minor unit (bank-favourable)."""
     return (amount * rate).quantize(minor_unit(currency), rounding=ROUND_DOWN)
+
+
+def payment_fx_quote(*, sell: str, buy: str, buy_amount: Decimal, channel: str) -> PaymentFx:
+    """What an outgoing payment of `buy_amount` `buy` takes from an account in `sell`, at the
+    customer rate in force now (registered as the payments' FX quoter, apps/treasury/apps.py).
+
+    The payment's amount is fixed (the beneficiary gets exactly it), so the account's side is
+    `buy_amount / customer rate` rounded UP to the minor unit of `sell`: bank-favourable like
+    every conversion here (its `debit x rate` is never less than the amount paid out).
+    Raises FxRateUnavailable when no rate of the pair is in force."""
+    quote = fx_quote(sell=sell, buy=buy, channel=channel)
+    with localcontext() as exact:
+        exact.prec = 60
+        debit = (buy_amount / quote.customer_rate).quantize(minor_unit(sell), rounding=ROUND_CEILING)
+    return PaymentFx(
+        sell=sell,
+        debit=debit,
+        mid=quote.mid,
+        customer_rate=quote.customer_rate,
+        spread_bps=quote.spread_bps,
+        rate=str(quote.rate.public_id),
+    )
 
 
 def fx_transfer_create(

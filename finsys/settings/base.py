@@ -451,4 +451,9 @@ FINSYS_REPORTS_DIR = env.str("FINSYS_REPORTS_DIR", default="reports")
 FINSYS_REPORT_TTL_HOURS = env.int("FINSYS_REPORT_TTL_HOURS", default=72)
 FINSYS_REPORT_MAX_DAYS = env.int("FINSYS_REPORT_MAX_DAYS", default=366)
 FINSYS_REPORT_PROGRESS_ROWS = env.int("FINSYS_REPORT_PROGRESS_ROWS", default=2000)
+# A running job beats (heartbeat_at) at its start and with every progress step; one silent for
+# FINSYS_REPORT_STALE_SECONDS lost its worker: beat re-queues it (every
+# FINSYS_REPORT_REQUEUE_SECONDS), at most FINSYS_REPORT_MAX_ATTEMPTS runs in all, then it fails.
+FINSYS_REPORT_STALE_SECONDS = env.int("FINSYS_REPORT_STALE_SECONDS", default=600)
+FINSYS_REPORT_MAX_ATTEMPTS = env.int("FINSYS_REPORT_MAX_ATTEMPTS", default=3)
 FINSYS_BANK_NAME = env.str("FINSYS_BANK_NAME", default="finsys demo bank")

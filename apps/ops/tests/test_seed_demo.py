@@ -14,6 +14,8 @@ from stdnum.cn import ric, uscc
 from apps.accounts.models import Account
 from apps.audit.models import AuditEvent
 from apps.customers.models import Customer
+from apps.support.faq_defaults import DEFAULT_FAQ
+from apps.support.models import FaqEntry
 from apps.transactions.models import EntryKind, JournalEntry, Posting
 
 SMALL = ["--customers", "8", "--transactions", "60"]
@@ -89,12 +91,17 @@ def test_seed_demo_loads_a_consistent_bank_and_a_second_run_changes_nothing() ->
     assert not Posting.objects.filter(account__is_internal=False, balance_after__lt=0).exists()
 
     call_command("check_ledger", stdout=StringIO())  # raises CommandError when anything is off
+    assert FaqEntry.objects.filter(published=True).count() == len(DEFAULT_FAQ)  # the help assistant's FAQ
 
     before = _counts()
     again = _seed(*SMALL)
     assert "already loaded" in again
     assert _counts() == before
     assert Account.objects.filter(is_internal=True).count() == internal_accounts
+    # a bank seeded before the FAQ existed (here: one entry missing) gets only what is missing
+    FaqEntry.objects.filter(slug="contact").delete()
+    assert "only the 1 missing FAQ entries were added" in _seed(*SMALL)
+    assert FaqEntry.objects.count() == len(DEFAULT_FAQ)
 
 
 @pytest.mark.django_db

@@ -165,9 +165,9 @@ def test_progress_is_updated_every_n_rows_and_ends_at_100(history, monkeypatch):
     seen: list[int] = []
     original = services._progress_set
 
-    def record(job_id: int, percent: int) -> None:
+    def record(job_id: int, token, percent: int) -> None:
         seen.append(percent)
-        original(job_id, percent)
+        original(job_id, token, percent)
         assert ReportJob.objects.get(pk=job_id).progress == percent  # visible at once
 
     monkeypatch.setattr(services, "_progress_set", record)

@@ -38,6 +38,7 @@ from apps.common.roles import ROLES, roles_sync
 from apps.customers.identity import china_resident_id_for
 from apps.customers.models import Customer, CustomerKind
 from apps.customers.services import customer_assign_relationship_manager, customer_create, customer_decide_kyc
+from apps.support.services import faq_seed_defaults
 from apps.transactions.services import deposit_create, transfer_create, withdrawal_create
 
 SEED_ACTOR = Actor(label="system:seed", channel=Channel.SYSTEM)
@@ -316,6 +317,11 @@ class Command(BaseCommand):
         if not settings.DEMO_PASSWORD:
             raise CommandError("DEMO_PASSWORD is not set: the demo staff users need a password")
         if User.objects.filter(username=MARKER_USERNAME).exists():
+            with transaction.atomic():
+                added = faq_seed_defaults(actor=SEED_ACTOR)  # a bank loaded before the FAQ existed gets it
+            if added:
+                self.stdout.write(f"Demo bank already loaded: only the {added} missing FAQ entries were added.")
+                return
             self.stdout.write(f"Demo bank already loaded (user '{MARKER_USERNAME}' exists): nothing changed.")
             return
         started = time.monotonic()
@@ -328,6 +334,7 @@ class Command(BaseCommand):
             books = self._accounts(verified, accounts, rng)
             kinds = self._history(books, transactions, rng)
             frozen = self._freeze_one(books, rng)
+            faq_entries = faq_seed_defaults(actor=SEED_ACTOR)  # the help assistant's FAQ (idempotent)
             audit_record(
                 actor=SEED_ACTOR.label,
                 action="demo.seed",
@@ -358,6 +365,7 @@ class Command(BaseCommand):
             + ", ".join(f"{n} {kind}s" for kind, n in sorted(kinds.items()))
             + ")"
         )
+        self.stdout.write(f"  FAQ entries   {faq_entries} (the portal's help assistant answers from them)")
         self.stdout.write("Logins and URLs: manage.py demo_logins")
 
     # --- staff ---

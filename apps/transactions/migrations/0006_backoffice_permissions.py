@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transactions', '0004_interest_and_fee_entries'),
+        ('transactions', '0005_payment_fx_and_approval'),
     ]
 
     operations = [
