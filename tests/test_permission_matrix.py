@@ -49,7 +49,8 @@ from apps.integrations.services import outbox_relay
 from apps.reports.services import report_request
 from apps.risk.models import Alert, FxPositionLimit, OverdraftFacility, RiskProfile
 from apps.support.services import FaqData, faq_create, feedback_submit
-from apps.transactions.models import JournalEntry
+from apps.transactions.models import JournalEntry, PaymentInstruction
+from apps.transactions.services_beneficiaries import beneficiary_save
 from apps.treasury.models import Break, FxDeal, FxRate, SettlementFile
 from apps.treasury.services_recon import settlement_file_import
 from tests.support import payment_body, portal_client, portal_login_user, verified_staff_client
@@ -241,6 +242,21 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
         rights={"view_account_portal"},
     )
     clients["portal_corporate"] = portal_client(corporate_login)
+    # The portal's money pages (ids of `mine`): a saved beneficiary, a confirmation screen in the
+    # individual's session, and a payment instruction awaiting approval on their account.
+    payee = beneficiary_save(
+        actor=SYSTEM_ACTOR, customer=mine, name="Matrix Payee", account_number="6222020200112233",
+        bank_code="ICBKCNBJ", country="CN",
+    )  # fmt: skip
+    started = clients["portal_individual"].post(
+        "/portal/payments/new/",
+        {"from_account": str(account.public_id), "beneficiary": str(payee.public_id), "amount": "1"},
+    )
+    assert started.status_code == 302, started.content
+    instruction = PaymentInstruction.objects.create(
+        kind="transfer", account=account, amount=Decimal("1"), currency="CNY", to_account=second,
+        initiated_by=User.objects.get(username="matrix-portal-individual"),
+    )  # fmt: skip
     report = report_request(
         actor=Actor(label="matrix:bound", channel=Channel.API, customer_id=mine.pk),
         kind="statement",
@@ -273,8 +289,13 @@ def world(api, make_api, make_customer, make_account) -> dict[str, Any]:
             "webhook_id": endpoint.public_id,
             "report_id": report.public_id,
             "delivery_id": Delivery.objects.filter(endpoint=endpoint).values_list("public_id", flat=True).get(),
+            "beneficiary_id": payee.public_id,
+            "instruction_id": instruction.public_id,
+            "confirmation": started["Location"].rstrip("/").rsplit("/", 1)[-1],
             "ticket_id": ticket.public_id,
             "faq_id": faq_entry.pk,
+            "case_id": rows[Case].public_id,  # back office pages
+            "alert_id": rows[Alert].public_id,
         },
         "rows": rows,
         "user": users["teller"],

@@ -102,6 +102,26 @@ URL_POLICIES: dict[str, Policy] = {
     "staff:approvals": staff("compliance.view_approval"),
     "staff:approval": staff("compliance.view_approval"),
     "staff:approval-decide": staff("compliance.change_approval"),  # POST only
+    # back office: risk and compliance queues, reports, audit, rules and limits, integrations (bo-queues)
+    "staff:alerts": staff("risk.view_alert"),
+    "staff:alert-detail": staff("risk.view_alert"),
+    "staff:cases": staff("compliance.view_case"),
+    "staff:case-detail": staff("compliance.view_case"),
+    "staff:transaction-reports": staff("compliance.view_reportrecord"),
+    "staff:transaction-reports-export": staff("compliance.view_reportrecord"),
+    "staff:watchlists": staff("compliance.view_watchlist"),
+    "staff:watchlist-upload-decide": staff("compliance.change_watchlist"),  # POST only
+    "staff:reports": staff("reports.view_reportjob"),
+    "staff:report-progress": staff("reports.view_reportjob"),
+    "staff:report-file": staff("reports.download_report"),
+    "staff:audit": staff("audit.view_auditevent"),
+    "staff:rules": staff("risk.view_rule"),
+    "staff:limits": staff("risk.view_limitrule"),
+    "staff:risk-change-decide": staff("risk.change_rule", "risk.change_limitrule"),  # POST only
+    "staff:api-clients": staff("api.view_apiclient"),
+    "staff:api-client-action": staff("api.change_apiclient"),  # POST only
+    "staff:webhooks": staff("api.view_apiclient"),
+    "staff:webhook-detail": staff("api.view_apiclient"),
     # customers land on the portal
     "root": PUBLIC,
     # the customer portal (apps/portal): its login steps are public, the rest is the customer's
@@ -131,6 +151,16 @@ URL_POLICIES: dict[str, Policy] = {
     "portal:profile": PORTAL,
     "portal:profile-contact": PORTAL,
     "portal:profile-contact-confirm": PORTAL,
+    # moving money in the portal (apps/portal/views_payments.py, views_beneficiaries.py)
+    "portal:transfer-new": PORTAL,
+    "portal:transfer": PORTAL,
+    "portal:payments": PORTAL,
+    "portal:payment-new": PORTAL,
+    "portal:payment": PORTAL,
+    "portal:confirm": PORTAL,  # a confirmation token of another session answers 404
+    "portal:instruction": PORTAL,
+    "portal:beneficiaries": PORTAL,
+    "portal:beneficiary-delete": PORTAL,
     # REST API
     "api:token": PUBLIC,
     "api:schema": PUBLIC,

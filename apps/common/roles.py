@@ -112,6 +112,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "risk.change_alert",
             "risk.view_rule",
             "risk.view_limitrule",
+            # propose rule versions and limit changes in the back office (maker-checked)
+            "risk.change_rule",
+            "risk.change_limitrule",
             "risk.view_riskprofile",
             "risk.change_riskprofile",
             # credit and market risk (docs/adr/0014): see and end facilities, see FX position limits
@@ -140,6 +143,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "compliance.change_case",
             "compliance.view_watchlist",
             "compliance.view_watchlistentry",
+            "compliance.change_watchlist",  # upload a list file: imported once another officer approves
             "compliance.view_reportrecord",
             "compliance.view_reportrule",
             "compliance.change_reportrule",

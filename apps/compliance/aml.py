@@ -77,40 +77,49 @@ def watchlist_import(
     """Load or update a list: entries added, changed and removed; the same file twice changes
     nothing. Raises FormatError (nothing stored) on a malformed file. Re-screens after commit."""
     parties = watchlist_parse(source_format=source_format, data=data, alt=alt)
-    version = hashlib.sha256(data + b"\0" + (alt or b"")).hexdigest()
     with transaction.atomic(durable=True):
-        watchlist, _created = Watchlist.objects.select_for_update().get_or_create(
-            name=name, defaults={"source_format": source_format, "version": ""}
-        )
-        if watchlist.version == version:
-            return ImportResult(watchlist, 0, 0, 0, unchanged=True)
-        existing = {e.ref: e for e in WatchlistEntry.objects.filter(watchlist=watchlist)}
-        incoming = {p.ref: p for p in parties}
-        to_add, to_update = [], []
-        fields = ["entry_type", "name", "aliases", "country", "birth_date", "programs"]
-        for ref, party in incoming.items():
-            values = {f: getattr(party, f) for f in fields}
-            row = existing.get(ref)
-            if row is None:
-                to_add.append(WatchlistEntry(watchlist=watchlist, ref=ref, **values))
-            elif any(getattr(row, f) != v for f, v in values.items()):
-                for f, v in values.items():
-                    setattr(row, f, v)
-                to_update.append(row)
-        removed = [row.pk for ref, row in existing.items() if ref not in incoming]
-        WatchlistEntry.objects.filter(pk__in=removed).delete()
-        WatchlistEntry.objects.bulk_create(to_add, batch_size=1000)
-        WatchlistEntry.objects.bulk_update(to_update, fields, batch_size=1000)
-        watchlist.source_format = source_format
-        watchlist.version = version
-        watchlist.entry_count = len(incoming)
-        watchlist.save(update_fields=["source_format", "version", "entry_count", "updated_at"])
-        detail = {"format": source_format, "version": version, "added": len(to_add)}
-        detail |= {"updated": len(to_update), "removed": len(removed), "entries": len(incoming)}
-        audit_record(
-            actor=actor.label, action="watchlist.import", object_type="watchlist", object_id=name, detail=detail
-        )
-        job_enqueue_after_commit(RESCREEN_TASK)
+        return watchlist_store(actor=actor, name=name, source_format=source_format, parties=parties,
+                                version=watchlist_version(data, alt))  # fmt: skip
+
+
+def watchlist_version(data: bytes, alt: bytes | None) -> str:
+    return hashlib.sha256(data + b"\0" + (alt or b"")).hexdigest()
+
+
+def watchlist_store(
+    *, actor: Actor, name: str, source_format: str, parties: list[ListedParty], version: str
+) -> ImportResult:
+    """The import itself, inside the caller's transaction (an import or an approved upload)."""
+    watchlist, _created = Watchlist.objects.select_for_update().get_or_create(
+        name=name, defaults={"source_format": source_format, "version": ""}
+    )
+    if watchlist.version == version:
+        return ImportResult(watchlist, 0, 0, 0, unchanged=True)
+    existing = {e.ref: e for e in WatchlistEntry.objects.filter(watchlist=watchlist)}
+    incoming = {p.ref: p for p in parties}
+    to_add, to_update = [], []
+    fields = ["entry_type", "name", "aliases", "country", "birth_date", "programs"]
+    for ref, party in incoming.items():
+        values = {f: getattr(party, f) for f in fields}
+        row = existing.get(ref)
+        if row is None:
+            to_add.append(WatchlistEntry(watchlist=watchlist, ref=ref, **values))
+        elif any(getattr(row, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(row, f, v)
+            to_update.append(row)
+    removed = [row.pk for ref, row in existing.items() if ref not in incoming]
+    WatchlistEntry.objects.filter(pk__in=removed).delete()
+    WatchlistEntry.objects.bulk_create(to_add, batch_size=1000)
+    WatchlistEntry.objects.bulk_update(to_update, fields, batch_size=1000)
+    watchlist.source_format = source_format
+    watchlist.version = version
+    watchlist.entry_count = len(incoming)
+    watchlist.save(update_fields=["source_format", "version", "entry_count", "updated_at"])
+    detail = {"format": source_format, "version": version, "added": len(to_add)}
+    detail |= {"updated": len(to_update), "removed": len(removed), "entries": len(incoming)}
+    audit_record(actor=actor.label, action="watchlist.import", object_type="watchlist", object_id=name, detail=detail)
+    job_enqueue_after_commit(RESCREEN_TASK)
     return ImportResult(watchlist, len(to_add), len(to_update), len(removed), unchanged=False)
 
 

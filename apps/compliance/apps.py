@@ -18,3 +18,5 @@ class ComplianceConfig(AppConfig):
         # Whatever screener sent a payment to review, a maker-checker approval decides it.
         register_payment_review_handler(payment_review_request)
         register_customer_name_listener(customer_name_listener)
+        # The approval action that imports an approved watchlist upload.
+        import apps.compliance.services_watchlists  # noqa: F401

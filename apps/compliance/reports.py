@@ -31,6 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import GlCode
+from apps.audit.services import audit_record
+from apps.common.principals import Actor
 from apps.compliance.aml import case_open
 from apps.compliance.models import ReportRecord, ReportRule
 from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus, Posting
@@ -241,3 +243,23 @@ def transaction_reports_xml(*, business_date: dt.date) -> bytes:
             SubElement(transactions, "Ref").text = ref
         SubElement(report, "Case", {"id": row["case_id"], "status": row["case_status"]})
     return tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def transaction_reports_export(*, actor: Actor, business_date: dt.date, fmt: str) -> bytes:
+    """A business day's reports as the regulator's file (csv or xml); each export is audited."""
+    if fmt not in ("csv", "xml"):
+        raise ValueError(f"unknown export format {fmt!r}")
+    body = (
+        transaction_reports_csv(business_date=business_date).encode("utf-8")
+        if fmt == "csv"
+        else transaction_reports_xml(business_date=business_date)
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=actor.label,
+            action="export.transaction_reports",
+            object_type="transaction_reports",
+            object_id=business_date.isoformat(),
+            detail={"format": fmt, "bytes": len(body)},
+        )
+    return body

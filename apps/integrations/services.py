@@ -204,8 +204,12 @@ def _check_url(url: str) -> None:
         raise ValidationFailed({"url": [_("Enter an https URL without credentials.")]})
 
 
-def webhook_endpoint_create(*, actor: Actor, url: str, event_kinds: list[str]) -> tuple[WebhookEndpoint, str]:
-    """Register an integrator's URL; returns it with its signing secret (shown only now)."""
+def webhook_endpoint_create(
+    *, actor: Actor, url: str, event_kinds: list[str], owner: Actor | None = None
+) -> tuple[WebhookEndpoint, str]:
+    """Register an integrator's URL; returns it with its signing secret (shown only now).
+    `owner`: the API client it is registered for when staff register it (default: `actor`)."""
+    owner = owner or actor
     _check_url(url)
     unknown = sorted(set(event_kinds) - set(EVENT_KINDS))
     if unknown:
@@ -216,15 +220,15 @@ def webhook_endpoint_create(*, actor: Actor, url: str, event_kinds: list[str]) -
             url=url,
             secret=secret,
             event_kinds=sorted(set(event_kinds)),
-            owner=actor.label,
-            customer_id=actor.customer_id,
+            owner=owner.label,
+            customer_id=owner.customer_id,
         )
         audit_record(
             actor=actor.label,
             action="webhook.register",
             object_type="webhook_endpoint",
             object_id=str(endpoint.public_id),
-            detail={"url": url, "event_kinds": endpoint.event_kinds},
+            detail={"url": url, "event_kinds": endpoint.event_kinds, "owner": owner.label},
         )
     return endpoint, secret
 

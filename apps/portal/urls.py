@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from apps.portal import views, views_auth
+from apps.portal import views, views_auth, views_beneficiaries, views_payments
 
 app_name = "portal"
 
@@ -32,6 +32,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("profile/", views.profile, name="profile"),
     path("profile/contact/", views.profile_contact, name="profile-contact"),
     path("profile/contact/confirm/", views.profile_contact_confirm, name="profile-contact-confirm"),
+    # moving money (apps/portal/views_payments.py, views_beneficiaries.py)
+    path("transfers/new/", views_payments.transfer_new, name="transfer-new"),
+    path("transfers/<uuid:transaction_id>/", views_payments.transfer_detail, name="transfer"),
+    path("payments/", views_payments.payment_list, name="payments"),
+    path("payments/new/", views_payments.payment_new, name="payment-new"),
+    path("payments/<uuid:payment_id>/", views_payments.payment_detail, name="payment"),
+    path("confirm/<slug:confirmation>/", views_payments.confirm, name="confirm"),
+    path("approvals/<uuid:instruction_id>/", views_payments.instruction_detail, name="instruction"),
+    path("beneficiaries/", views_beneficiaries.beneficiary_list, name="beneficiaries"),
+    path(
+        "beneficiaries/<uuid:beneficiary_id>/delete/", views_beneficiaries.beneficiary_remove, name="beneficiary-delete"
+    ),
 ]
 
 # Help: the assistant, feedback, the customer's messages (apps/portal/views_support.py).

@@ -19,8 +19,9 @@ from apps.common.errors import LimitExceeded, NotFound, ValidationFailed
 from apps.common.money import Money, format_amount
 from apps.common.principals import Actor, Channel, require_bank
 from apps.common.refusals import AfterRollback, refusal_defer
+from apps.compliance.aml import case_open
 from apps.compliance.approvals import register_action
-from apps.compliance.models import Approval
+from apps.compliance.models import Approval, ApprovalStatus, Case, CaseKind
 from apps.compliance.services import approval_request
 from apps.customers.models import Customer, KycStatus
 from apps.risk import selectors
@@ -601,6 +602,43 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 
 
+_WHOLE_PARAMETERS = ("count", "minutes", "hours", "days")
+_AMOUNT_PARAMETERS = ("amount", "threshold", "margin_percent")
+
+
+def rule_parameter_problems(parameters: dict[str, Any]) -> list[str]:
+    """What is wrong with a rule's parameters, so that a bad version can never be activated and
+    then fail on every movement: whole numbers, non-negative amounts, currency and country codes."""
+    problems: list[str] = []
+    for name in _WHOLE_PARAMETERS:
+        if name in parameters:
+            value = parameters[name]
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if isinstance(value, str) and value.isdigit():
+                value, whole = int(value), True
+            if not whole or value < 1:
+                problems.append(_("%(name)s must be a whole number of at least 1.") % {"name": name})
+    for name in _AMOUNT_PARAMETERS:
+        if name in parameters:
+            try:
+                amount = Decimal(str(parameters[name]))
+            except InvalidOperation:
+                amount = Decimal(-1)
+            if isinstance(parameters[name], bool) or not amount.is_finite() or amount < 0:
+                problems.append(_("%(name)s must be a number of at least 0.") % {"name": name})
+    if "currency" in parameters:
+        currency = parameters["currency"]
+        if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha() and currency.isupper()):
+            problems.append(_("currency must be a three-letter code such as CNY."))
+    if "countries" in parameters:
+        countries = parameters["countries"]
+        if not isinstance(countries, list) or not all(
+            isinstance(c, str) and len(c) == 2 and c.isalpha() for c in countries
+        ):
+            problems.append(_("countries must be a list of two-letter country codes."))
+    return problems
+
+
 def rule_propose(
     *,
     actor: Actor,
@@ -620,8 +658,21 @@ def rule_propose(
     missing = [name for name in REQUIRED_PARAMETERS[kind] if name not in parameters]
     if missing:
         raise ValidationFailed({"parameters": [_("Missing: %(names)s") % {"names": ", ".join(missing)}]})
+    problems = rule_parameter_problems(parameters)
+    if problems:
+        raise ValidationFailed({"parameters": problems})
     with transaction.atomic():
         latest = Rule.objects.select_for_update().filter(code=code).order_by("-version").first()
+        same = Rule.objects.filter(
+            code=code, status=RuleStatus.PROPOSED, kind=kind, action=action, parameters=parameters,
+            channels=channels or [],
+        )  # fmt: skip
+        waiting = Approval.objects.filter(
+            action="risk.rule_activate", status=ApprovalStatus.PENDING, expires_at__gt=timezone.now(),
+            payload__rule__in=list(same.values_list("pk", flat=True)),
+        )  # fmt: skip
+        if waiting.exists():  # a double submission: the same change is already waiting
+            raise ValidationFailed({"code": [_("The same change of this rule is already waiting for approval.")]})
         rule = Rule.objects.create(
             code=code,
             version=(latest.version + 1) if latest else 1,
@@ -736,6 +787,43 @@ def alert_close(*, actor: Actor, alert: Alert, disposition: str, note: str = "")
             detail={"disposition": disposition},
         )  # fmt: skip
     return locked
+
+
+def alert_escalate(*, actor: Actor, alert: Alert, note: str) -> tuple[Alert, Case]:
+    """Hand an alert to compliance: open a suspicious-transaction case with what the alert knows,
+    and close the alert as escalated, pointing at the case. One transaction, audited."""
+    require_bank(actor)
+    if not note.strip():
+        raise ValidationFailed({"note": [_("Say why the alert goes to compliance.")]})
+    with transaction.atomic():
+        locked = _alert_locked(alert)
+        case = case_open(
+            kind=CaseKind.SUSPICIOUS,
+            summary=f"Escalated risk alert: {locked.reason}",
+            customer_id=locked.customer_id,
+            score=locked.score or None,
+            detail={
+                "alert": str(locked.public_id),
+                "reason": locked.reason,
+                "kind": locked.kind,
+                "reference": locked.reference,
+                "amount": str(locked.amount) if locked.amount is not None else "",
+                "currency": locked.currency,
+                "note": note[:1000],
+            },
+            actor=actor.label,
+        )
+        locked.notes = f"{locked.notes}\n[{actor.label}] {note} (case {case.public_id})".strip()
+        locked.status = AlertStatus.CLOSED
+        locked.disposition = Disposition.ESCALATED
+        locked.closed_by = actor.label
+        locked.closed_at = timezone.now()
+        locked.save(update_fields=["notes", "status", "disposition", "closed_by", "closed_at", "updated_at"])
+        audit_record(
+            actor=actor.label, action="risk.alert_escalate", object_type="alert", object_id=str(locked.public_id),
+            detail={"case": str(case.public_id)},
+        )  # fmt: skip
+    return locked, case
 
 
 # --- customer risk score ---------------------------------------------------------------------

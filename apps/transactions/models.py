@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -185,3 +186,93 @@ class PaymentEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}: {self.cause}"
+
+
+class SavedBeneficiary(PublicIdModel, TimestampedModel):
+    """A customer's address book entry: someone at another bank they pay (portal beneficiaries).
+
+    The same shape rules as a payment's beneficiary (services_payments.beneficiary_check).
+    `first_used_at` is when a payment (or a corporate payment awaiting approval) first went to
+    it: until then it is a new beneficiary, and paying it asks for the customer's second factor
+    when they use one (step-up)."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="saved_beneficiaries")
+    name = models.CharField(max_length=140)
+    account_number = models.CharField(max_length=34)
+    bank_code = models.CharField(max_length=12)
+    country = models.CharField(max_length=2)
+    nickname = models.CharField(max_length=60, blank=True)
+    first_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("saved beneficiary")
+        verbose_name_plural = _("saved beneficiaries")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "account_number", "bank_code"], name="saved_beneficiary_once_per_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.bank_code}/{self.account_number}"
+
+
+class InstructionKind(models.TextChoices):
+    TRANSFER = "transfer", _("Transfer within the bank")
+    PAYMENT = "payment", _("Payment to a beneficiary")
+
+
+class InstructionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved and executed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class PaymentInstruction(PublicIdModel, TimestampedModel):
+    """A corporate customer's transfer or payment that its mandate rules send to a second portal
+    user (apps.accounts.services.mandate_requires_second_approval). Nothing moves and nothing is
+    held until an approver with the approve right, who is not the initiator, approves it; the
+    approval then performs the movement once (services_instructions)."""
+
+    kind = models.CharField(max_length=10, choices=InstructionKind.choices)
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payment_instructions")
+    amount = MoneyAmountField()
+    currency = CurrencyField()
+    reference = models.CharField(max_length=140, blank=True)
+    to_account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    beneficiary = models.ForeignKey(
+        SavedBeneficiary, null=True, blank=True, on_delete=models.SET_NULL, related_name="instructions"
+    )
+    # What the initiator saw and confirmed: kept even when the address book entry is deleted.
+    beneficiary_name = models.CharField(max_length=140, blank=True)
+    beneficiary_account = models.CharField(max_length=34, blank=True)
+    beneficiary_bank = models.CharField(max_length=12, blank=True)
+    beneficiary_country = models.CharField(max_length=2, blank=True)
+    status = models.CharField(
+        max_length=10, choices=InstructionStatus.choices, default=InstructionStatus.PENDING, db_index=True
+    )
+    initiated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=255, blank=True)
+    payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="instruction")
+    entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="instruction"
+    )
+    review_approval = models.CharField(max_length=36, blank=True)  # a risk review the transfer went to
+
+    class Meta:
+        verbose_name = _("payment instruction")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="instruction_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} ({self.status})"

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -15,7 +16,7 @@ from apps.accounts.models import Account, AccountStatus
 from apps.common.errors import NotFound
 from apps.common.fields import MoneyAmountField
 from apps.common.principals import Actor
-from apps.transactions.models import JournalEntry, Payment, PaymentStatus, Posting
+from apps.transactions.models import JournalEntry, Payment, PaymentInstruction, PaymentStatus, Posting, SavedBeneficiary
 
 
 def transaction_get(*, actor: Actor, public_id: uuid.UUID | str) -> JournalEntry:
@@ -190,3 +191,49 @@ def payments_by_state() -> list[dict[str, Any]]:
         .order_by("status", "currency")
     )
     return [dict(row) for row in rows]
+
+
+# --- the portal's address book and corporate instructions --------------------------------------
+
+
+def beneficiaries_of(*, customer_id: int) -> QuerySet[SavedBeneficiary]:
+    return SavedBeneficiary.objects.filter(customer_id=customer_id).order_by("name", "id")
+
+
+def beneficiary_get(*, customer_id: int, public_id: uuid.UUID | str) -> SavedBeneficiary:
+    """One of the customer's saved beneficiaries; another customer's id is NotFound."""
+    try:
+        return SavedBeneficiary.objects.get(customer_id=customer_id, public_id=public_id)
+    except (SavedBeneficiary.DoesNotExist, ValueError, ValidationError):
+        raise NotFound() from None
+
+
+def payments_of(*, account_ids: list[int]) -> QuerySet[Payment]:
+    return Payment.objects.filter(account_id__in=account_ids).select_related("account").order_by("-id")
+
+
+def payment_of(*, account_ids: list[int], public_id: uuid.UUID | str) -> Payment:
+    """A payment from one of these accounts, with its events; any other id is NotFound."""
+    try:
+        return (
+            Payment.objects.select_related("account")
+            .prefetch_related("events")
+            .get(account_id__in=account_ids, public_id=public_id)
+        )
+    except (Payment.DoesNotExist, ValueError, ValidationError):
+        raise NotFound() from None
+
+
+def instructions_of(*, account_ids: list[int]) -> QuerySet[PaymentInstruction]:
+    return (
+        PaymentInstruction.objects.filter(account_id__in=account_ids)
+        .select_related("account", "to_account", "initiated_by", "decided_by", "payment")
+        .order_by("-id")
+    )
+
+
+def instruction_of(*, account_ids: list[int], public_id: uuid.UUID | str) -> PaymentInstruction:
+    try:
+        return instructions_of(account_ids=account_ids).get(public_id=public_id)
+    except (PaymentInstruction.DoesNotExist, ValueError, ValidationError):
+        raise NotFound() from None

@@ -5,16 +5,23 @@ on POST (405 only for a method the page never serves, whatever the id) - and not
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.audit.models import AuditEvent
+from apps.common.money import Money
+from apps.common.principals import SYSTEM_ACTOR
 from apps.customers.models import PortalUser
 from apps.portal.services import portal_actor
 from apps.reports.models import ReportJob
 from apps.reports.services import report_request
+from apps.support.services import feedback_submit
+from apps.transactions.models import JournalEntry, PaymentInstruction
+from apps.transactions.services_beneficiaries import beneficiary_as_payee, beneficiary_save
+from apps.transactions.services_payments import payment_create
 from tests.support import ledger_state, portal_client
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +52,34 @@ def bobs_ids(bob) -> dict[str, str]:
         start_date=bob.accounts[0].created_at.date(),
         end_date=bob.accounts[0].created_at.date(),
     )
-    return {"account_id": str(bob.accounts[0].public_id), "report_id": str(job.public_id)}
+    # The money pages (apps/portal/views_payments.py): Bob's payment, transfer, beneficiary and
+    # corporate-style instruction; a confirmation token lives in Bob's session only.
+    account = bob.accounts[0]
+    payee = beneficiary_save(
+        actor=SYSTEM_ACTOR, customer=bob.customer, name="Li Wei", account_number="6222020200112233",
+        bank_code="ICBKCNBJ", country="CN",
+    )  # fmt: skip
+    payment = payment_create(
+        actor=SYSTEM_ACTOR, from_account=account.public_id, money=Money(Decimal("1"), "CNY"),
+        beneficiary=beneficiary_as_payee(payee),
+    )  # fmt: skip
+    entry = JournalEntry.objects.filter(postings__account=account).first()
+    assert entry is not None
+    instruction = PaymentInstruction.objects.create(
+        kind="payment", account=account, amount=Decimal("1"), currency="CNY", initiated_by=bob.user
+    )
+    bob_portal = PortalUser.objects.get(user=bob.user)
+    ticket = feedback_submit(actor=portal_actor(bob_portal), portal_user=bob_portal, subject="Hi", message="Bob's")
+    return {
+        "account_id": str(account.public_id),
+        "report_id": str(job.public_id),
+        "payment_id": str(payment.public_id),
+        "transaction_id": str(entry.public_id),
+        "beneficiary_id": str(payee.public_id),
+        "instruction_id": str(instruction.public_id),
+        "confirmation": "bobs-confirmation-token",
+        "ticket_id": str(ticket.public_id),
+    }
 
 
 def test_every_id_bearing_portal_url_answers_404_with_another_customers_ids(alice, bob, bobs_ids):
