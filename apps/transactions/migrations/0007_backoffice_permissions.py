@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transactions', '0005_payment_fx_and_approval'),
+        ('transactions', '0006_saved_beneficiaries_and_corporate_instructions'),
     ]
 
     operations = [
