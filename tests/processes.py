@@ -27,8 +27,10 @@ BIN = Path(PYTHON).parent
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    """This environment without a forced settings module, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "FINSYS_ENV"}}
+    """This environment without a forced settings module, plus `extra`. Without the browser
+    tests' DJANGO_ALLOW_ASYNC_UNSAFE too (tests/browser.py): a real process must not inherit it."""
+    dropped = {"DJANGO_SETTINGS_MODULE", "FINSYS_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(extra)
     return env
 

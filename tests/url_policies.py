@@ -77,6 +77,31 @@ URL_POLICIES: dict[str, Policy] = {
     "staff:logout": PUBLIC,
     "staff:home": staff(),
     "staff:logout-everywhere": staff(),
+    # the back office (apps/staff/views_*.py): the dashboard shows each role the tiles it may see
+    "staff:language": staff(),  # POST only: a GET answers 405
+    "staff:customers": staff("customers.view_customer", _RM_TOO),
+    "staff:onboard": staff("customers.add_customer"),
+    "staff:onboard-review": staff("customers.add_customer"),  # GET without step 1 sends back to it
+    "staff:onboard-cancel": staff("customers.add_customer"),  # POST only
+    "staff:customer": staff("customers.view_customer", _RM_TOO),  # an unassigned customer: 404 to an RM
+    "staff:customer-reveal": staff("customers.view_pii"),  # POST only, audited
+    "staff:customer-kyc": staff("customers.change_customer"),  # POST only
+    "staff:account-open": staff("accounts.add_account"),
+    "staff:accounts": staff("accounts.view_account", _RM_TOO),
+    "staff:account": staff("accounts.view_account", _RM_TOO),
+    "staff:account-postings-csv": staff("accounts.view_account", _RM_TOO),  # audited export
+    "staff:account-freeze": staff("accounts.change_account"),  # POST only
+    "staff:account-unfreeze": staff("accounts.change_account"),  # POST only: asks for an approval
+    "staff:account-reactivate": staff("accounts.change_account"),  # POST only: asks for an approval
+    "staff:account-close": staff("accounts.change_account"),  # POST only
+    "staff:hold-create": staff("accounts.change_hold"),  # POST only
+    "staff:hold-release": staff("accounts.change_hold"),  # POST only
+    "staff:teller": staff("transactions.post_cash"),
+    "staff:teller-transfer": staff("transactions.post_transfer"),
+    "staff:receipt": staff("transactions.post_cash", "transactions.post_transfer", "transactions.view_journalentry"),
+    "staff:approvals": staff("compliance.view_approval"),
+    "staff:approval": staff("compliance.view_approval"),
+    "staff:approval-decide": staff("compliance.change_approval"),  # POST only
     # back office: risk and compliance queues, reports, audit, rules and limits, integrations (bo-queues)
     "staff:alerts": staff("risk.view_alert"),
     "staff:alert-detail": staff("risk.view_alert"),

@@ -61,11 +61,23 @@ _TICKETS = {"support.view_ticket", "support.change_ticket"}
 # customers.view_pii (see personal data unmasked, audited), customers.view_assigned_customer (see
 # only the customers one is relationship manager of: django-guardian object permissions),
 # customers.assign_relationship_manager.
+# The back office's counter (apps/staff): onboard a customer and decide KYC on the identity
+# documents seen at the counter, open accounts, take and pay out cash, send transfers.
+_COUNTER = {
+    "customers.add_customer",
+    "customers.change_customer",
+    "accounts.add_account",
+    "transactions.post_cash",
+    "transactions.post_transfer",
+}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    TELLER: frozenset(_BANK),
+    TELLER: frozenset({*_BANK, *_COUNTER}),
     OPERATIONS: frozenset(
         {
             *_BANK,
+            "customers.add_customer",
+            "accounts.add_account",
+            "transactions.post_transfer",
             "accounts.change_account",
             "accounts.change_hold",
             "transactions.add_journalentry",

@@ -138,9 +138,3 @@ def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
     staff_logout_everywhere(user=request.user)
     auth_logout(request)
     return HttpResponseRedirect(f"{reverse('staff:login')}?ended=everywhere")
-
-
-@never_cache
-def home(request: HttpRequest) -> HttpResponse:
-    """Who is logged in; the back office comes later."""
-    return render(request, "staff/home.html", {"idle_minutes": settings.STAFF_IDLE_TIMEOUT_SECONDS // 60})

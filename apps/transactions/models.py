@@ -45,6 +45,11 @@ class JournalEntry(AppendOnlyModel, PublicIdModel):
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")
         ordering = ["-id"]
+        # The back office's counter and transfer forms (apps/staff): who may move money there.
+        permissions = [
+            ("post_cash", _("Can take cash deposits and pay out cash withdrawals at the counter")),
+            ("post_transfer", _("Can send transfers between customer accounts from the back office")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.public_id})"

@@ -138,7 +138,7 @@ def test_kyc_action_calls_the_service_for_permitted_staff_only(bank: None) -> No
     pending = Customer.objects.filter(kyc_status=KycStatus.PENDING).first()
     assert pending is not None
 
-    _act(_login("teller"), Customer, "verify_kyc", [pending])  # a teller may look, not decide
+    _act(_login("auditor"), Customer, "verify_kyc", [pending])  # an auditor may look, not decide
     pending.refresh_from_db()
     assert pending.kyc_status == KycStatus.PENDING
 

@@ -92,7 +92,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 def _subprocess_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FINSYS_ENV"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FINSYS_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env["DJANGO_SETTINGS_MODULE"] = "finsys.settings.test"
     env["BACKUP_ENCRYPTION_KEY"] = settings.BACKUP_ENCRYPTION_KEY
     env["AUDIT_SIGNING_KEY"] = settings.AUDIT_SIGNING_KEY

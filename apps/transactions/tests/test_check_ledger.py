@@ -167,7 +167,9 @@ def test_manage_py_check_ledger_exits_non_zero_with_a_one_line_reason_when_a_bal
         port=db["PORT"] or 5432,
         name=connection.settings_dict["NAME"],
     )
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | {"DATABASE_URL": url}
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}} | {
+        "DATABASE_URL": url
+    }
     manage = Path(settings.BASE_DIR) / "manage.py"
 
     def run() -> subprocess.CompletedProcess[str]:
