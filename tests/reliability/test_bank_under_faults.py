@@ -136,7 +136,7 @@ class Stack:
             REDIS_URL=self.redis.url,
             CELERY_QUEUE=unique_queue(),
             CELERY_VISIBILITY_TIMEOUT="3",
-            FINSYS_GATEWAY_SIM_LATENCY_MS="300",
+            FINSYS_GATEWAY_SIM_LATENCY_MS="150",
             FINSYS_PAYMENT_RETRY_SECONDS="1",
             FINSYS_PAYMENT_SWEEP_SECONDS="1",
             FINSYS_OUTBOX_RELAY_SECONDS="1",
