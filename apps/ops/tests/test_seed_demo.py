@@ -148,3 +148,30 @@ def test_a_seeded_staff_user_logs_in_with_the_demo_password_and_enrols_a_second_
     assert client.post("/staff/otp/", {"otp_token": f"{totp.token():06d}"}).url == "/staff/"
     assert client.get("/staff/").status_code == 200
     assert client.get("/admin/accounts/account/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_makes_portal_logins_that_see_their_customers_accounts() -> None:
+    from django.test import Client
+    from guardian.shortcuts import get_perms
+
+    from apps.customers.models import PortalUser
+
+    _seed("--customers", "20", "--transactions", "30")
+    logins = {p.user.username: p for p in PortalUser.objects.select_related("user", "customer")}
+    assert set(logins) == {"customer", "clerk", "director"}
+    assert logins["customer"].customer.kind == "individual"
+    company = logins["clerk"].customer
+    assert company.kind == "corporate" and logins["director"].customer == company
+    account = Account.objects.filter(customer=company).first()
+    assert account is not None
+    assert "approve_payment" in get_perms(logins["director"].user, account)
+    assert "approve_payment" not in get_perms(logins["clerk"].user, account)
+    assert "initiate_payment" in get_perms(logins["clerk"].user, account)
+
+    browser = Client()
+    browser.post("/portal/login/", {"username": "customer", "password": settings.DEMO_PASSWORD})
+    overview = browser.get("/portal/")
+    assert overview.status_code == 200
+    for own in Account.objects.filter(customer=logins["customer"].customer):
+        assert own.number in overview.content.decode()

@@ -30,14 +30,20 @@ from django.utils import timezone
 from stdnum.cn import ric, uscc
 
 from apps.accounts.models import Account
-from apps.accounts.services import account_freeze, account_open
+from apps.accounts.services import MANDATE_APPROVE, MANDATE_INITIATE, account_freeze, account_open, mandate_grant
 from apps.audit.services import audit_record
 from apps.common.money import Money
 from apps.common.principals import Actor, Channel
 from apps.common.roles import ROLES, roles_sync
 from apps.customers.identity import china_resident_id_for
 from apps.customers.models import Customer, CustomerKind
-from apps.customers.services import customer_assign_relationship_manager, customer_create, customer_decide_kyc
+from apps.customers.services import (
+    customer_assign_relationship_manager,
+    customer_create,
+    customer_decide_kyc,
+    customer_set_approval_threshold,
+    portal_user_create,
+)
 from apps.support.services import faq_seed_defaults
 from apps.transactions.services import deposit_create, transfer_create, withdrawal_create
 
@@ -334,6 +340,7 @@ class Command(BaseCommand):
             books = self._accounts(verified, accounts, rng)
             kinds = self._history(books, transactions, rng)
             frozen = self._freeze_one(books, rng)
+            portal = self._portal_logins(made, books)
             faq_entries = faq_seed_defaults(actor=SEED_ACTOR)  # the help assistant's FAQ (idempotent)
             audit_record(
                 actor=SEED_ACTOR.label,
@@ -366,6 +373,7 @@ class Command(BaseCommand):
             + ")"
         )
         self.stdout.write(f"  FAQ entries   {faq_entries} (the portal's help assistant answers from them)")
+        self.stdout.write(f"  portal logins {len(portal)} ({', '.join(portal)})")
         self.stdout.write("Logins and URLs: manage.py demo_logins")
 
     # --- staff ---
@@ -389,6 +397,43 @@ class Command(BaseCommand):
             usernames.append(username)
         audit_record(actor=SEED_ACTOR.label, action="staff.seed", detail={"users": usernames})
         return usernames
+
+    def _portal_logins(self, customers: list[Customer], books: list[Book]) -> list[str]:
+        """Portal logins (password DEMO_PASSWORD): `customer` for an individual; `clerk` (may
+        initiate) and `director` (may also approve) for a company whose payments above
+        10,000.00 need a second person."""
+        active = {b.customer_id for b in books if b.account.status == "active"}
+        by_customer: dict[int, list[Account]] = {}
+        for book in books:
+            by_customer.setdefault(book.customer_id, []).append(book.account)
+        made: list[str] = []
+        for kind, logins in (
+            (CustomerKind.INDIVIDUAL, [("customer", ())]),
+            (
+                CustomerKind.CORPORATE,
+                [("clerk", (MANDATE_INITIATE,)), ("director", (MANDATE_INITIATE, MANDATE_APPROVE))],
+            ),
+        ):
+            customer = next(
+                (c for c in customers if c.kind == kind and c.kyc_status == "verified" and c.pk in active), None
+            )
+            if customer is None:
+                continue
+            for username, rights in logins:
+                user = User(username=username, email=f"{username}@customer.example.cn")
+                user.set_password(settings.DEMO_PASSWORD)
+                user.save()
+                portal_user = portal_user_create(actor=SEED_ACTOR, customer=customer, user=user)
+                if kind == CustomerKind.CORPORATE:
+                    for account in by_customer[customer.pk]:
+                        mandate_grant(actor=SEED_ACTOR, portal_user=portal_user, account=account, rights=rights)
+                made.append(f"{username}: {customer.full_name}")
+            if kind == CustomerKind.CORPORATE:
+                currency = by_customer[customer.pk][0].currency
+                customer_set_approval_threshold(
+                    actor=SEED_ACTOR, customer=customer, threshold=Money(Decimal("10000.00"), currency)
+                )
+        return made
 
     @staticmethod
     def _assign_relationship_manager(customers: list[Customer]) -> int:
