@@ -162,7 +162,8 @@ def test_seed_makes_portal_logins_that_see_their_customers_accounts() -> None:
     assert set(logins) == {"customer", "clerk", "director"}
     assert logins["customer"].customer.kind == "individual"
     company = logins["clerk"].customer
-    assert company.kind == "corporate" and logins["director"].customer == company
+    assert company.kind == "corporate"
+    assert logins["director"].customer == company
     account = Account.objects.filter(customer=company).first()
     assert account is not None
     assert "approve_payment" in get_perms(logins["director"].user, account)
