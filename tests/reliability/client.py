@@ -13,6 +13,7 @@ its key, and the replay must give the same transaction. One JSON line per reques
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import sys
@@ -52,7 +53,7 @@ def send(base: str, token: str, path: str, body: dict[str, Any], key: str) -> di
     while True:
         try:
             status, answer = call(base, token, path, body, key)
-        except (OSError, ValueError) as exc:  # refused, reset, timed out, a cut-off body
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timed out, cut off
             status, answer = 0, None
             errors.append(type(exc).__name__)
         else:
