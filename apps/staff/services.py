@@ -6,9 +6,6 @@ logout) belong to the views; these functions change only the stored state.
 
 from __future__ import annotations
 
-import base64
-import io
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -16,10 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.qr import write_qrcode_image
 
 from apps.audit.services import audit_record
 from apps.common.principals import Actor
+from apps.common.totp import Enrolment, totp_enrolment_confirm, totp_enrolment_start, totp_verify
 from apps.integrations.services import outbox_emit
 from apps.staff.models import StaffSessionEpoch
 from apps.staff.selectors import staff_logged_in_from
@@ -31,53 +28,23 @@ def _label(user: Any) -> str:
     return f"user:{user.get_username()}"
 
 
-@dataclass(frozen=True)
-class Enrolment:
-    """What the enrolment page shows: a QR code (SVG data URI) and the same secret as text."""
-
-    device: TOTPDevice
-    qr_data_uri: str
-    secret: str
-
-
 def staff_otp_enrolment_start(*, user: Any) -> Enrolment:
-    """The user's unconfirmed TOTP device, made on first call and kept until confirmed.
-
-    Keeping it means reloading the page shows the same secret the user may already have scanned.
-    """
-    with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name=ENROLMENT_DEVICE_NAME, confirmed=False)
-    svg = io.BytesIO()
-    write_qrcode_image(device.config_url, svg)
-    secret = base64.b32encode(device.bin_key).decode()
-    return Enrolment(
-        device=device,
-        qr_data_uri="data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode(),
-        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-    )
+    """The user's unconfirmed TOTP device with its QR code (apps.common.totp)."""
+    return totp_enrolment_start(user=user, device_name=ENROLMENT_DEVICE_NAME)
 
 
 def staff_otp_enrolment_confirm(*, user: Any, token: str) -> TOTPDevice | None:
     """Confirm the pending device with its first code; None when the code is wrong."""
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
-        if device is None or not device.verify_token(token):
-            return None
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        audit_record(actor=_label(user), action="staff.otp_enrolled", object_type="user", object_id=str(user.pk))
+        device = totp_enrolment_confirm(user=user, token=token)
+        if device is not None:
+            audit_record(actor=_label(user), action="staff.otp_enrolled", object_type="user", object_id=str(user.pk))
         return device
 
 
 def staff_otp_verify(*, user: Any, token: str) -> TOTPDevice | None:
     """The confirmed device that accepts this code (each code works once), or None."""
-    with transaction.atomic():
-        for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"):
-            if device.verify_token(token):
-                return device
-    return None
+    return totp_verify(user=user, token=token)
 
 
 def staff_login_record(*, user: Any, ip_address: str) -> None:
