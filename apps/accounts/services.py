@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field, Value
+from django.db.models import F, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_perms, remove_perm
@@ -381,13 +381,28 @@ def gl_account_pk(code: str, currency: str) -> int | None:
     )
 
 
-_LOCKED_FIELDS = (
-    "public_id", "number", "customer_id", "currency", "status", "is_internal", "gl_code",
+_LOCKED_FIELDS = {
+    "id", "public_id", "number", "customer", "currency", "status", "is_internal", "gl_code",
     "balance", "available", "overdraft_limit",
-)  # fmt: skip
-_LOCKED_COLUMNS = ", ".join(
-    ["id", *(str(field.column) for name in _LOCKED_FIELDS if isinstance(field := Account._meta.get_field(name), Field))]
-)
+}  # fmt: skip
+# In the model's field order: `Model.from_db` fills the fields not selected with "deferred" by
+# walking the concrete fields in that order.
+_LOCKED_COLUMNS_IN_ORDER = [field for field in Account._meta.concrete_fields if field.name in _LOCKED_FIELDS]
+_LOCKED_COLUMNS = ", ".join(str(field.column) for field in _LOCKED_COLUMNS_IN_ORDER)
+_LOCKED_ATTNAMES = frozenset(field.attname for field in _LOCKED_COLUMNS_IN_ORDER)
+
+
+def _fetch_locked(sql: str, params: list[Any]) -> list[Account]:
+    """Rows of `sql` as Account instances. On PostgreSQL the driver already returns each column
+    as its Python type (UUID, Decimal), so the rows become models through `from_db` directly:
+    a RawQuerySet re-derives its column-to-field mapping on every call, a cost on every movement.
+    Other databases (SQLite stores UUIDs and decimals as text) go through the ORM's converters."""
+    if connection.vendor != "postgresql":
+        return list(Account.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [Account.from_db(connection.alias, _LOCKED_ATTNAMES, row) for row in rows]
 
 
 def accounts_lock_for_movement(
@@ -410,7 +425,7 @@ def accounts_lock_for_movement(
         return {}, {}, {}
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = f"SELECT {_LOCKED_COLUMNS} FROM {Account._meta.db_table} WHERE {' OR '.join(where)} ORDER BY id{lock}"  # noqa: S608 - placeholders only
-    rows = list(Account.objects.raw(sql, params))
+    rows = _fetch_locked(sql, params)
     by_public = {row.public_id: row for row in rows if not row.is_internal}
     by_gl = {(row.gl_code, row.currency): row for row in rows if row.is_internal}
     return by_public, by_gl, {row.pk: row for row in rows}
