@@ -34,15 +34,12 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -54,8 +51,6 @@ from apps.audit.services import chains_seal
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus, Posting
 from tests.processes import (
-    PYTHON,
-    ROOT,
     Processes,
     RedisServer,
     api_token,
@@ -69,6 +64,7 @@ from tests.processes import (
     wait_until,
 )
 from tests.processes import test_database_url as database_url
+from tests.reliability.support import READER, Reader, client_logs, start_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,35 +72,6 @@ ACCOUNTS = 8
 OPENING = Decimal("1000.00")
 CLIENTS = 4
 LOAD_SECONDS = 34.0
-CLIENT = ROOT / "tests" / "reliability" / "client.py"
-READER = "reliability-reader"
-
-
-class Reader(threading.Thread):
-    """Reads SUM(balance) over every account, one statement at a time, on its own connection
-    (reconnecting when a fault cuts it): a transfer half applied would show as a non-zero sum."""
-
-    def __init__(self, dsn: str) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.sums: list[Decimal] = []
-        self.errors = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        conn: psycopg.Connection[Any] | None = None
-        while not self.halt.is_set():
-            try:
-                if conn is None or conn.closed:
-                    conn = psycopg.connect(self.dsn, autocommit=True, application_name=READER)
-                row = conn.execute("SELECT coalesce(sum(balance), 0) FROM accounts_account").fetchone()
-                self.sums.append(Decimal(row[0]) if row else Decimal(0))
-            except psycopg.Error:
-                self.errors += 1
-                conn = None
-            time.sleep(0.05)
-        if conn is not None:
-            conn.close()
 
 
 def _terminate_backends() -> int:
@@ -214,13 +181,6 @@ def processes() -> Iterator[Processes]:
     running.stop()
 
 
-def _client_logs(tmp: Path) -> list[dict[str, Any]]:
-    records = []
-    for path in sorted(tmp.glob("client-*.jsonl")):
-        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return records
-
-
 def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_connections(
     processes: Processes, make_account: Callable[..., Account], tmp_path: Path
 ) -> None:
@@ -235,18 +195,9 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
     reader = Reader(database_url())
     reader.start()
 
-    command = [PYTHON, str(CLIENT), stack.base, token, json.dumps(list(public))]
-    clients = [
-        processes.add(
-            subprocess.Popen(
-                [*command, str(seed), str(LOAD_SECONDS), str(tmp_path / f"client-{seed}.jsonl")],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
-        for seed in range(CLIENTS)
-    ]
+    clients = start_clients(
+        processes, stack.base, token, list(public), count=CLIENTS, seconds=LOAD_SECONDS, logs=tmp_path
+    )
     started = time.monotonic()
     setup_seconds = started - began
     schedule: list[tuple[float, Callable[[], None]]] = [
@@ -283,10 +234,9 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
             ) from None
         drained = time.monotonic()
     finally:
-        reader.halt.set()
-        reader.join(timeout=10)
+        reader.stop()
 
-    records = _client_logs(tmp_path)
+    records = client_logs(tmp_path)
     report = {
         "requests": len(records),
         "statuses": dict(Counter(r["status"] for r in records)),
