@@ -17,6 +17,7 @@ from tests.processes import PYTHON, ROOT, Processes
 
 CLIENT = ROOT / "tests" / "reliability" / "client.py"
 READER = "reliability-reader"
+REDIS_SERVER_MISSING = "needs redis-server on PATH: the test runs (and may kill) a Redis of its own"
 
 
 class Reader(threading.Thread):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +37,7 @@ from apps.transactions.models import EntryKind, JournalEntry, Posting
 from tests.processes import Processes, RedisServer, api_token, process_env, start_gunicorn, unique_queue
 from tests.processes import test_database_url as database_url
 from tests.reliability.report import Section
+from tests.reliability.support import REDIS_SERVER_MISSING
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -77,6 +79,8 @@ def test_the_same_50_requests_sent_20_times_at_once_run_once_each_and_answer_ide
     tmp_path: Path,
     reliability: Callable[[str], Section],
 ) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip(REDIS_SERVER_MISSING)
     storm = reliability("idempotency storm")
     began = time.monotonic()
     with storm.timed():

@@ -26,6 +26,7 @@ database. The cluster is stopped and deleted at the end, also on failure.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -58,7 +59,7 @@ from tests.processes import (
 from tests.processes import test_database_url as database_url
 from tests.reliability.private_postgres import PrivateCluster, unavailable_reason
 from tests.reliability.report import Section
-from tests.reliability.support import Reader, client_logs, start_clients
+from tests.reliability.support import REDIS_SERVER_MISSING, Reader, client_logs, start_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -153,6 +154,8 @@ def test_postgres_restarted_under_load_answers_503_then_recovers_with_no_partial
     tmp_path: Path,
     reliability: Callable[[str], Section],
 ) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip(REDIS_SERVER_MISSING)
     section = reliability("PostgreSQL restart")
     began = time.monotonic()
     with section.timed():
