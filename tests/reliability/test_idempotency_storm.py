@@ -164,8 +164,8 @@ def test_the_same_50_requests_sent_20_times_at_once_run_once_each_and_answer_ide
                 sent, answer = requests[entry.reference], acknowledged[entry.reference]
                 assert str(entry.public_id) == answer["id"]
                 legs = set(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
-                amount = Decimal(sent["amount"])
-                assert legs == {(public[sent["from_account"]], -amount), (public[sent["to_account"]], amount)}
+                moved = Decimal(sent["amount"])
+                assert legs == {(public[sent["from_account"]], -moved), (public[sent["to_account"]], moved)}
         with storm.check("each balance is its opening plus the acknowledged transfers (no money created or lost)"):
             expected = {pk: OPENING for pk in public.values()}
             expected[poor.pk] = Decimal("1.00")
