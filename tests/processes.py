@@ -185,21 +185,30 @@ def http_call(
         return error.code, json.loads(error.read() or b"null")
 
 
-def api_token(base: str, name: str = "runtime", scopes: tuple[str, ...] = ("payments:write", "accounts:read")) -> str:
-    """A bank client's bearer token from the server at `base`; the secret is hashed with a
-    hasher the web process (production settings) knows."""
+def api_client_issue(name: str = "runtime", scopes: tuple[str, ...] = ("payments:write", "accounts:read")) -> Any:
+    """A bank client in the test database, its secret hashed with a hasher the web process
+    (production settings) knows; `.client_id` and `.client_secret` get a token."""
     from django.test import override_settings
 
     from apps.api.services import api_client_create
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.PBKDF2PasswordHasher"]):
-        issued = api_client_create(name=name, scopes=list(scopes), customer=None)
+        return api_client_create(name=name, scopes=list(scopes), customer=None)
+
+
+def api_token_for(base: str, issued: Any) -> str:
+    """A bearer token for the client `issued` from the token endpoint of the server at `base`."""
     status, token = http_call(
         f"{base}/api/v1/oauth/token/",
         form={"grant_type": "client_credentials", "client_id": issued.client_id, "client_secret": issued.client_secret},
     )
     assert status == 200, token
     return str(token["access_token"])
+
+
+def api_token(base: str, name: str = "runtime", scopes: tuple[str, ...] = ("payments:write", "accounts:read")) -> str:
+    """A bank client's bearer token from the server at `base` (which uses the test database)."""
+    return api_token_for(base, api_client_issue(name, scopes))
 
 
 class Receiver:

@@ -1,10 +1,10 @@
 """One load client of the reliability test, run as its own process (standard library only):
 
-    python tests/reliability/client.py BASE TOKEN ACCOUNTS_JSON SEED SECONDS OUT
+    python tests/reliability/client.py BASE TOKEN ACCOUNTS_JSON SEED SECONDS OUT [PAYMENT_SHARE]
 
 Until SECONDS have passed it sends, one at a time, transfers between two random accounts of
-ACCOUNTS_JSON (a list of public ids) and, one time in twenty, a payment out of one of them, each
-with a fresh Idempotency-Key. An answer that is not definitive (a connection error, a timeout,
+ACCOUNTS_JSON (a list of public ids) and, one time in twenty (PAYMENT_SHARE, 0.05 by default; 0
+for transfers only), a payment out of one of them, each with a fresh Idempotency-Key. An answer that is not definitive (a connection error, a timeout,
 any 5xx, a 409 "in progress", a 429) is retried with the SAME key and body until it is, up to
 450 times 0.2 s apart: that is what a careful client does, and what the checker relies on to say "every request
 was applied exactly once". Now and then a request that already succeeded is sent again with
@@ -67,6 +67,7 @@ def send(base: str, token: str, path: str, body: dict[str, Any], key: str) -> di
 
 def main() -> None:
     base, token, accounts_json, seed, seconds, out = sys.argv[1:7]
+    payment_share = float(sys.argv[7]) if len(sys.argv) > 7 else 1 / 20
     accounts: list[str] = json.loads(accounts_json)
     rng = random.Random(int(seed))
     deadline = time.monotonic() + float(seconds)
@@ -74,7 +75,7 @@ def main() -> None:
         while time.monotonic() < deadline:
             key = str(uuid.uuid4())
             amount = str((Decimal(rng.randint(1, 500)) / 100).quantize(Decimal("0.01")))
-            if rng.random() < 1 / 20:  # what one solo worker settles within the wait (docs/reliability.md)
+            if rng.random() < payment_share:  # 1/20: what one solo worker settles within the wait (docs/reliability.md)
                 source = rng.choice(accounts)
                 path = "/api/v1/payments/"
                 body: dict[str, Any] = {

@@ -23,7 +23,8 @@ amount and accounts, and nothing else is (no transfer applied twice, none applie
 acknowledgement); replays gave the same transaction; every accepted payment (202) ended settled
 or rejected, booked once; each account's balance equals its opening balance plus what the
 acknowledged requests moved (no money created or lost); every reader snapshot summed to zero;
-check_ledger passes; the audit chains seal and verify. docs/reliability.md has the report.
+check_ledger passes; the audit chains seal and verify. Its numbers go to the run's reliability report
+(tests/reliability/report.py); docs/reliability.md has the results.
 """
 
 from __future__ import annotations
@@ -32,17 +33,14 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import signal
-import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -54,8 +52,6 @@ from apps.audit.services import chains_seal
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Payment, PaymentStatus, Posting
 from tests.processes import (
-    PYTHON,
-    ROOT,
     Processes,
     RedisServer,
     api_token,
@@ -69,6 +65,8 @@ from tests.processes import (
     wait_until,
 )
 from tests.processes import test_database_url as database_url
+from tests.reliability.report import Section
+from tests.reliability.support import READER, REDIS_SERVER_MISSING, Reader, client_logs, start_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,35 +74,6 @@ ACCOUNTS = 8
 OPENING = Decimal("1000.00")
 CLIENTS = 4
 LOAD_SECONDS = 34.0
-CLIENT = ROOT / "tests" / "reliability" / "client.py"
-READER = "reliability-reader"
-
-
-class Reader(threading.Thread):
-    """Reads SUM(balance) over every account, one statement at a time, on its own connection
-    (reconnecting when a fault cuts it): a transfer half applied would show as a non-zero sum."""
-
-    def __init__(self, dsn: str) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.sums: list[Decimal] = []
-        self.errors = 0
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        conn: psycopg.Connection[Any] | None = None
-        while not self.halt.is_set():
-            try:
-                if conn is None or conn.closed:
-                    conn = psycopg.connect(self.dsn, autocommit=True, application_name=READER)
-                row = conn.execute("SELECT coalesce(sum(balance), 0) FROM accounts_account").fetchone()
-                self.sums.append(Decimal(row[0]) if row else Decimal(0))
-            except psycopg.Error:
-                self.errors += 1
-                conn = None
-            time.sleep(0.05)
-        if conn is not None:
-            conn.close()
 
 
 def _terminate_backends() -> int:
@@ -214,18 +183,12 @@ def processes() -> Iterator[Processes]:
     running.stop()
 
 
-def _client_logs(tmp: Path) -> list[dict[str, Any]]:
-    records = []
-    for path in sorted(tmp.glob("client-*.jsonl")):
-        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return records
-
-
 def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_connections(
-    processes: Processes, make_account: Callable[..., Account], tmp_path: Path
+    processes: Processes, make_account: Callable[..., Account], tmp_path: Path, reliability: Callable[[str], Section]
 ) -> None:
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode:
-        pytest.skip("needs redis-server on PATH: the test kills and restarts a Redis of its own")
+    if shutil.which("redis-server") is None:
+        pytest.skip(REDIS_SERVER_MISSING)
+    section = reliability("bank under faults")
     began = time.monotonic()
     accounts = [make_account(balance=OPENING) for _ in range(ACCOUNTS)]
     public = {str(a.public_id): a.pk for a in accounts}
@@ -235,18 +198,9 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
     reader = Reader(database_url())
     reader.start()
 
-    command = [PYTHON, str(CLIENT), stack.base, token, json.dumps(list(public))]
-    clients = [
-        processes.add(
-            subprocess.Popen(
-                [*command, str(seed), str(LOAD_SECONDS), str(tmp_path / f"client-{seed}.jsonl")],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
-        for seed in range(CLIENTS)
-    ]
+    clients = start_clients(
+        processes, stack.base, token, list(public), count=CLIENTS, seconds=LOAD_SECONDS, logs=tmp_path
+    )
     started = time.monotonic()
     setup_seconds = started - began
     schedule: list[tuple[float, Callable[[], None]]] = [
@@ -283,75 +237,80 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
             ) from None
         drained = time.monotonic()
     finally:
-        reader.halt.set()
-        reader.join(timeout=10)
+        reader.stop()
 
-    records = _client_logs(tmp_path)
-    report = {
-        "requests": len(records),
-        "statuses": dict(Counter(r["status"] for r in records)),
-        "retried_errors": dict(Counter(e for r in records for e in r["errors"])),
-        "faults": stack.faults,
-        "restarted_after_exiting_on_their_own": stack.restarts,
-        "reader_snapshots": len(reader.sums),
-        "reader_reconnects": reader.errors,
-        "seconds": {
-            "setup": round(setup_seconds, 1),
-            "load_and_faults": round(drained - started, 1),
-        },
-    }
-    print(json.dumps(report, indent=2))
-
-    # Every request got a definitive answer, and the run did real work through the faults.
-    assert not [r for r in records if r["gave_up"]]
-    assert len(stack.faults) == len(schedule)
+    records = client_logs(tmp_path)
     transfers = [r for r in records if r["op"] == "transfer"]
     acknowledged = {r["key"]: r for r in transfers if r["status"] == 201}
-    assert len(acknowledged) > 20, report
-    assert sum(1 for r in records if r["errors"]) > 0, "no request met a fault: the faults proved nothing"
-    assert all(r["replay"]["same"] for r in records if "replay" in r)
-    # A fault is a 503 with a code (or a cut connection), never a bare 500.
-    web_log = (tmp_path / "web.log").read_text(errors="replace")
-    errors = [e for r in records for e in r["errors"] if e.startswith("500")]
-    assert not errors, web_log[web_log.find("Traceback") :][:6000]
-    refused = [r for r in records if r["status"] not in {201, 202}]
-    assert {r.get("code") for r in refused} <= {"insufficient_funds"}, refused[:5]
-
-    # Transfers: exactly the acknowledged ones are in the ledger, once each, as acknowledged.
     entries = list(JournalEntry.objects.filter(kind=EntryKind.TRANSFER, reference__in=[r["key"] for r in transfers]))
-    assert len(entries) == len({e.reference for e in entries}), "a transfer applied twice"
-    assert {e.reference for e in entries} == set(acknowledged), "a transfer lost, or applied unacknowledged"
-    for entry in entries:
-        sent = acknowledged[entry.reference]
-        assert str(entry.public_id) == sent["id"]
-        legs = set(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
-        amount = Decimal(sent["amount"])
-        assert legs == {(public[sent["from"]], -amount), (public[sent["to"]], amount)}
-
-    # Payments: every accepted one is final and booked once (a settlement entry when settled).
     accepted = {r["id"] for r in records if r["op"] == "payment" and r["status"] == 202}
     payments = list(Payment.objects.filter(public_id__in=accepted))
-    assert len(payments) == len(accepted) == Payment.objects.count() - payments_before
+    booked = {e.reference for e in entries}
+    section.seconds = time.monotonic() - began
+    section.requests = len(records)
+    section.faults = list(stack.faults)
+    section.lost = sum(1 for key in acknowledged if key not in booked) + len(accepted) - len(payments)
+    section.details.update(
+        statuses=dict(Counter(r["status"] for r in records)),
+        retried_errors=dict(Counter(e for r in records for e in r["errors"])),
+        restarted_after_exiting_on_their_own=stack.restarts,
+        reader_snapshots=len(reader.sums),
+        reader_reconnects=reader.errors,
+        setup_seconds=round(setup_seconds, 1),
+        load_and_faults_seconds=round(drained - started, 1),
+    )
+    print(json.dumps(section.details, indent=2))
+
+    with section.check("every request got a definitive answer, faults were met and retried, replays identical"):
+        assert not [r for r in records if r["gave_up"]]
+        assert len(stack.faults) == len(schedule)
+        assert len(acknowledged) > 20, section.details
+        assert sum(1 for r in records if r["errors"]) > 0, "no request met a fault: the faults proved nothing"
+        assert all(r["replay"]["same"] for r in records if "replay" in r)
+    with section.check(
+        "no fault produced a bare 500 (a 503 with a code, or a cut connection); refusals only insufficient_funds"
+    ):
+        web_log = (tmp_path / "web.log").read_text(errors="replace")
+        errors = [e for r in records for e in r["errors"] if e.startswith("500")]
+        assert not errors, web_log[web_log.find("Traceback") :][:6000]
+        refused = [r for r in records if r["status"] not in {201, 202}]
+        assert {r.get("code") for r in refused} <= {"insufficient_funds"}, refused[:5]
+
+    with section.check("exactly the acknowledged transfers are in the ledger, once each, as acknowledged"):
+        assert len(entries) == len(booked), "a transfer applied twice"
+        assert booked == set(acknowledged), "a transfer lost, or applied unacknowledged"
+        for entry in entries:
+            sent = acknowledged[entry.reference]
+            assert str(entry.public_id) == sent["id"]
+            legs = set(Posting.objects.filter(entry=entry).values_list("account_id", "amount"))
+            amount = Decimal(sent["amount"])
+            assert legs == {(public[sent["from"]], -amount), (public[sent["to"]], amount)}
+
     settled = [p for p in payments if p.status == PaymentStatus.SETTLED]
-    assert all(p.settlement_entry_id for p in settled)
-    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == len(settled)
-    assert not Hold.objects.filter(status=HoldStatus.ACTIVE).exists()
+    with section.check("every accepted payment is final and booked once; no hold left active"):
+        assert len(payments) == len(accepted) == Payment.objects.count() - payments_before
+        assert all(p.settlement_entry_id for p in settled)
+        assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == len(settled)
+        assert not Hold.objects.filter(status=HoldStatus.ACTIVE).exists()
 
-    # No money created or lost: each balance is its opening plus what was acknowledged.
-    expected = dict.fromkeys(public.values(), OPENING)
-    for sent in acknowledged.values():
-        expected[public[sent["from"]]] -= Decimal(sent["amount"])
-        expected[public[sent["to"]]] += Decimal(sent["amount"])
-    for payment in settled:
-        expected[payment.account_id] -= payment.amount
-    assert {a.pk: a.balance for a in Account.objects.filter(pk__in=expected)} == expected
+    with section.check("each balance is its opening plus what was acknowledged (no money created or lost)"):
+        expected = dict.fromkeys(public.values(), OPENING)
+        for sent in acknowledged.values():
+            expected[public[sent["from"]]] -= Decimal(sent["amount"])
+            expected[public[sent["to"]]] += Decimal(sent["amount"])
+        for payment in settled:
+            expected[payment.account_id] -= payment.amount
+        assert {a.pk: a.balance for a in Account.objects.filter(pk__in=expected)} == expected
 
-    # Every snapshot a reader took balanced; the ledger and the audit chains verify.
-    assert reader.sums, "the reader never read"
-    assert set(reader.sums) == {Decimal(0)}
-    assert ledger_check().ok
-    chains_seal(full=True)
-    grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
-    verification = audit_chains_verify(grace=grace, now=timezone.now())
-    assert verification.ok, verification.first_problem
+    with section.check("every reader snapshot of the bank's total summed to zero"):
+        assert reader.sums, "the reader never read"
+        assert set(reader.sums) == {Decimal(0)}
+    with section.check("ledger_check passes"):
+        assert ledger_check().ok
+    with section.check("the audit chains seal and verify"):
+        chains_seal(full=True)
+        grace = dt.timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
+        verification = audit_chains_verify(grace=grace, now=timezone.now())
+        assert verification.ok, verification.first_problem
+    section.seconds = time.monotonic() - began
     stop(stack.web)
