@@ -73,7 +73,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.
 ACCOUNTS = 8
 OPENING = Decimal("1000.00")
 CLIENTS = 4
-LOAD_SECONDS = 34.0
+LOAD_SECONDS = 24.0
 
 
 def _terminate_backends() -> int:
@@ -205,12 +205,12 @@ def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_conn
     setup_seconds = started - began
     schedule: list[tuple[float, Callable[[], None]]] = [
         (3, stack.kill_worker_mid_settlement),
-        (7, stack.kill_web_worker),
-        (10, stack.restart_redis),
-        (16, stack.terminate_backends),
-        (19, stack.kill_web_server),
-        (26, stack.terminate_backends),
-        (28, stack.kill_worker_mid_settlement),
+        (6, stack.kill_web_worker),
+        (8, stack.restart_redis),
+        (12, stack.terminate_backends),
+        (14, stack.kill_web_server),
+        (19, stack.terminate_backends),
+        (21, stack.kill_worker_mid_settlement),
     ]
     try:
         for at, fault in schedule:
