@@ -1,20 +1,21 @@
 """Idempotent execution: the same key and request give the first response, and move money once.
 
-The record is inserted first, in the same database transaction as the business action, so:
-- a duplicate that arrives while the first is running blocks on the unique index until the
-  first commits, then finds the stored response and replays it;
+The record (key, request fingerprint and the response) is inserted at the end of the business
+action's own database transaction, and the unique index on (principal, key) decides:
+- a duplicate that arrives while the first is running does its work, then blocks on the index
+  at its INSERT until the first commits, rolls its whole transaction back and replays the first
+  response; one arriving later does the same without waiting. Only one of them commits;
 - if the first rolls back (a crash, a lost connection), nothing is stored and a retry runs anew;
-- a business refusal (DomainError) rolls the whole transaction back, record included; its
-  response is then stored by a second, short transaction (INSERT ... ON CONFLICT DO NOTHING: if a
-  duplicate stored an answer in between, that answer wins and is replayed). A 400 (malformed
-  request) or a 5xx (a temporary stop) is not stored, so a later retry runs anew. What the
-  refusal asked to record after its rollback (apps.common.refusals: the alert of a blocked
-  movement) is written in that second transaction, only when ours is the stored answer: once
-  per request.
+- a business refusal (DomainError) rolls the whole transaction back; its response is then
+  stored by a second, short transaction (INSERT ... ON CONFLICT DO NOTHING: if a duplicate
+  stored an answer in between, that answer wins and is replayed). A 400 (malformed request) or
+  a 5xx (a temporary stop) is not stored, so a later retry runs anew. What the refusal asked to
+  record after its rollback (apps.common.refusals: the alert of a blocked movement) is written
+  in that second transaction, only when ours is the stored answer: once per request.
 
-No savepoint: a successful call is BEGIN, the record INSERT, the action's statements, the
-response UPDATE and COMMIT. Refusals are the rare path and pay the extra transaction instead of
-every call paying a SAVEPOINT and a RELEASE round trip (the transfer benchmark, bench/).
+A successful call is BEGIN, the action's statements, one INSERT and COMMIT: no savepoint and no
+second statement for the record (the transfer benchmark, bench/README.md). Duplicates, the rare
+case, pay for it by doing the action's work before they find out.
 """
 
 from __future__ import annotations
@@ -52,24 +53,25 @@ def request_fingerprint(method: str, path: str, document: Any) -> str:
 
 
 _TABLE = IdempotencyRecord._meta.db_table
+_UNIQUE_KEY = "idempotency_unique_key"
 
 
-def _insert_record(principal: str, key: str, fingerprint: str) -> int:
+def _insert_record(principal: str, key: str, fingerprint: str, status: int, body: Any) -> None:
     """Plain SQL on the hot path (every money-moving call): no ORM work for a fixed statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_TABLE} (principal, key, fingerprint, created_at) VALUES (%s, %s, %s, %s) RETURNING id",  # noqa: S608 - our table name
-            [principal, key, fingerprint, timezone.now()],
+            f"INSERT INTO {_TABLE} (principal, key, fingerprint, created_at, status_code, response) "  # noqa: S608 - our table name
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            [principal, key, fingerprint, timezone.now(), status, json.dumps(body, cls=DjangoJSONEncoder)],
         )
-        return int(cursor.fetchone()[0])
 
 
-def _store_response(record_id: int, status: int, body: Any) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_TABLE} SET status_code = %s, response = %s WHERE id = %s",  # noqa: S608 - our table name
-            [status, json.dumps(body, cls=DjangoJSONEncoder), record_id],
-        )
+def _is_record_conflict(error: IntegrityError) -> bool:
+    """Our record's INSERT met the unique key: a request with this key got there first."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:  # PostgreSQL names the constraint
+        return getattr(diag, "constraint_name", None) == _UNIQUE_KEY
+    return f"{_TABLE}.principal, {_TABLE}.key" in str(error)  # SQLite names the columns
 
 
 def _insert_refusal(principal: str, key: str, fingerprint: str, status: int, body: Any) -> bool:
@@ -103,19 +105,19 @@ def run_idempotent(
     on_refusal: Callable[[DomainError], Outcome],
 ) -> IdempotentResult:
     for _attempt in range(3):
-        inserted = False
         try:
             with transaction.atomic():
-                record_id = _insert_record(principal, key, fingerprint)
-                inserted = True
                 status, body = action()
-                _store_response(record_id, status, body)
+                _insert_record(principal, key, fingerprint, status, body)
             return IdempotentResult(status=status, body=body, replayed=False)
-        except IntegrityError:
-            if inserted:
+        except IntegrityError as error:
+            # Ours rolled back. A stored answer for the key is the answer (the action may have
+            # met the first request's rows before the record's index); without one, only a
+            # lost race for the key is retried (the first rolled back), anything else is a bug.
+            if _replay(principal, key, fingerprint) is None and not _is_record_conflict(error):
                 raise
         except DomainError as refusal:
-            if not inserted or refusal.status == 400 or refusal.status >= 500:
+            if refusal.status == 400 or refusal.status >= 500:
                 # malformed (API.md), or a temporary stop such as an emergency control (503):
                 # nothing is stored, so a later retry runs
                 raise
@@ -129,7 +131,7 @@ def run_idempotent(
         replayed = _replay(principal, key, fingerprint)
         if replayed is not None:
             return replayed
-        # the first request rolled back meanwhile: ours runs now
+        # the request that held the key rolled back meanwhile: ours runs again
     raise RuntimeError("idempotency record kept disappearing")  # pragma: no cover
 
 
