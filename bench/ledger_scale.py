@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfers import RESULTS, ROOT, VENV_BIN, Pg, ledger_size, log, machine_info, manage, prepare_database  # noqa: E402
+from transfers import RESULTS, ROOT, VENV_BIN, Pg, ledger_size, log, machine_info, manage, prepare_database
 
 TARGET_READ_GROWTH = 1.10  # balance and point-in-time p50 at the largest size over the smallest
 HISTORY_DAYS = 300  # the prefilled history spans this many days, ending an hour ago (the risk rules
@@ -98,7 +98,7 @@ def measure(accounts_file: str, samples: int, warmup: int, history_from: str, hi
     actor = Actor(label="client:bench-ledger-scale", channel=Channel.API)
     start = dt.datetime.fromisoformat(history_from)
     span = (dt.datetime.fromisoformat(history_to) - start).total_seconds()
-    rng = random.Random(20261130)  # noqa: S311 - benchmark data, not security
+    rng = random.Random(20261130)
     timings: dict[str, list[float]] = {"transfer": [], "balance": [], "point_in_time": []}
     clock = time.perf_counter
     sources = list(ids)
@@ -122,9 +122,7 @@ def measure(accounts_file: str, samples: int, warmup: int, history_from: str, hi
         account = account_get(actor=actor, public_id=rng.choice(ids))
         account_balance_at(account=account, at=timezone.now())
         t2 = clock()
-        account_balance_at(
-            account=accounts[rng.choice(ids)], at=start + dt.timedelta(seconds=rng.uniform(0, span))
-        )
+        account_balance_at(account=accounts[rng.choice(ids)], at=start + dt.timedelta(seconds=rng.uniform(0, span)))
         t3 = clock()
         if round_no >= warmup:
             timings["transfer"].append((t1 - t0) * 1000)

@@ -43,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfers import (  # noqa: E402
+from transfers import (
     RESULTS,
     ROOT,
     VENV_BIN,
@@ -89,7 +89,7 @@ def seed_payments(accounts_file: str, count: int, rng_seed: int) -> dict[str, An
     services_payments.payments_settle = lambda **kwargs: 0  # type: ignore[assignment]
 
     public_ids = [uuid.UUID(pid) for pid in json.loads(Path(accounts_file).read_text())]
-    rng = random.Random(rng_seed)  # noqa: S311 - benchmark data, not security
+    rng = random.Random(rng_seed)
     actor = Actor(label="client:bench-settlement", channel=Channel.API)
     started = time.monotonic()
     statuses: dict[str, int] = {}
@@ -151,9 +151,7 @@ def settle(batch_size: int) -> dict[str, Any]:
 def child(pg: Pg, *args: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     env = django_env(pg)
     env.update(extra_env or {})
-    out = subprocess.run(
-        [str(VENV_BIN / "python"), __file__, *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    out = subprocess.run([str(VENV_BIN / "python"), __file__, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"{args[0]} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
