@@ -83,6 +83,7 @@ from apps.transactions.models import EntryKind, Payment, PaymentEvent, PaymentSt
 from apps.transactions.payment_hooks import PaymentFx, payment_fx_quoter, payment_review_handler
 from apps.transactions.screening import ScreeningOutcome, payment_screen
 from apps.transactions.services import BatchItem, Leg, entries_post_batch
+from apps.transactions.settlement_sql import settle_batch_sql
 
 PROCESS_TASK = "apps.transactions.tasks.process_payment"
 GATEWAY_ACTOR = Actor(label="system:gateway", channel=Channel.SYSTEM)
@@ -123,8 +124,10 @@ def _outgoing_stopped() -> bool:
 
 def _observe_final(payments: Sequence[Payment], now: dt.datetime) -> None:
     """Receipt-to-final-state time of each payment, in the metrics once the batch commits."""
-    timings = [(p.status, (now - p.created_at).total_seconds()) for p in payments]
+    _observe_timings([(p.status, (now - p.created_at).total_seconds()) for p in payments])
 
+
+def _observe_timings(timings: list[tuple[str, float]]) -> None:
     def observe() -> None:
         for outcome, seconds in timings:
             PAYMENT_SETTLEMENT_SECONDS.labels(outcome).observe(seconds)
@@ -522,6 +525,8 @@ def _settle_batch(rows: Sequence[tuple[int, int, int | None, str, str]]) -> int:
     clearing = _gl_pks(GlCode.CLEARING, {currency for _pk, _account, _hold, currency, _fx in rows})
     fx_currencies = {c for _pk, _a, _h, currency, fx in rows if fx for c in (currency, fx)}
     position = _gl_pks(GlCode.FX_POSITION, fx_currencies)
+    if connection.vendor == "postgresql" and not fx_currencies:
+        return _settle_batch_set_based(rows, clearing)
     with transaction.atomic(durable=True):
         # One global order: every account of the batch, customers, clearing and FX positions,
         # ascending id.
@@ -591,6 +596,30 @@ def _settle_batch(rows: Sequence[tuple[int, int, int | None, str, str]]) -> int:
                 detail={"settled": len(settled), "rejected": len(released)},
             )
     return len(payments)
+
+
+def _settle_batch_set_based(rows: Sequence[tuple[int, int, int | None, str, str]], clearing: dict[str, int]) -> int:
+    """The same batch in a few set-based statements (PostgreSQL, no FX payment in the batch):
+    apps/transactions/settlement_sql.py."""
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        booked = settle_batch_sql(
+            payment_ids=[pk for pk, *_rest in rows],
+            account_ids=[account for _pk, account, *_rest in rows],
+            clearing=clearing,
+            now=now,
+            actors=(WORKER_ACTOR.label, GATEWAY_ACTOR.label),
+        )
+        timings = [(status, (now - created_at).total_seconds()) for status, created_at in booked]
+        _observe_timings(timings)
+        if booked:
+            settled = sum(1 for status, _seconds in timings if status == PaymentStatus.SETTLED)
+            audit_record(
+                actor=GATEWAY_ACTOR.label,
+                action="payment.settle_batch",
+                detail={"settled": settled, "rejected": len(booked) - settled},
+            )
+    return len(booked)
 
 
 def _payments_store_final(payments: Sequence[Payment], now: dt.datetime) -> None:
