@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed serve bench-transfers clean messages
+.PHONY: run test lint fmt migrate seed serve bench-transfers bench-ledger-scale bench-settlement clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ fmt: $(VENV)/.dev-installed
 
 bench-transfers: $(VENV)/.dev-installed
 	$(BIN)/python bench/transfers.py $(BENCH_ARGS)
+
+# Transfer, balance and point-in-time latency at 10 thousand, 1 million and 10 million postings.
+bench-ledger-scale: $(VENV)/.dev-installed
+	$(BIN)/python bench/ledger_scale.py $(BENCH_ARGS)
+
+# Settled payments per second of the settlement batch (20,000 payments; batches of 1000, 500, 100).
+bench-settlement: $(VENV)/.dev-installed
+	$(BIN)/python bench/settlement.py $(BENCH_ARGS)
 
 # Refresh the zh-hans and en catalogues after changing user-facing strings, translate, compile.
 messages: $(VENV)/.dev-installed

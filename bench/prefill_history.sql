@@ -11,7 +11,19 @@
 -- deferred per-posting "entry balanced" trigger and the FK checks would otherwise run 2 x :entries
 -- times); the benchmark itself, raw SQL and API alike, runs with every trigger on.
 -- Needs a superuser (the default `postgres` role on 127.0.0.1 is one).
+--
+-- Optional :history_from and :history_to (timestamps, psql -v) place the history in that window
+-- (default: a year ending an hour ago). bench/ledger_scale.py grows one ledger in steps and gives
+-- each step the next window, so the prefilled history stays in time order.
 \set ON_ERROR_STOP on
+\if :{?history_from}
+\else
+SELECT now() - interval '365 days' AS history_from \gset
+\endif
+\if :{?history_to}
+\else
+SELECT now() - interval '1 hour' AS history_to \gset
+\endif
 
 BEGIN;
 SET LOCAL session_replication_role = replica;
@@ -26,8 +38,9 @@ SELECT :base + g AS entry_id,
        :first + a_off AS debit_id,
        :first + (a_off + 1 + floor(random() * (:naccounts - 1))::int) % :naccounts AS credit_id,
        ((1 + floor(random() * 100000)) / 100)::numeric(20, 4) AS amount,
-       -- a year of history, in id order, ending an hour ago
-       now() - interval '365 days' + (g::float8 / :entries) * interval '364 days 23 hours' AS at
+       -- spread over [history_from, history_to] (default: a year ending an hour ago), in id order
+       :'history_from'::timestamptz
+         + (g::float8 / :entries) * (:'history_to'::timestamptz - :'history_from'::timestamptz) AS at
   FROM (SELECT g, floor(random() * :naccounts)::int AS a_off FROM generate_series(1, :entries) AS g) AS s;
 
 INSERT INTO transactions_journalentry

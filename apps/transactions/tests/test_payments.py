@@ -20,6 +20,7 @@ from apps.common.errors import (
     BlockedByScreening,
     CurrencyMismatchError,
     InsufficientFunds,
+    LimitExceeded,
     NotFound,
     ValidationFailed,
 )
@@ -34,6 +35,7 @@ from apps.transactions.screening import (
     register_payment_screener,
     unregister_payment_screener,
 )
+from apps.transactions.services import MAX_BALANCE
 from apps.transactions.services_payments import (
     Beneficiary,
     payment_create,
@@ -311,6 +313,54 @@ def test_recorded_answers_are_booked_in_one_batch_and_each_payment_only_once(mak
     balances = sorted(Account.objects.filter(pk__in=[a.pk for a in accounts]).values_list("balance", "available"))
     assert balances == [(Decimal("980.00"),) * 2, (Decimal("980.00"),) * 2, (Decimal("990.00"),) * 2]
     _ledger_ok()
+
+
+def _recorded(payment: Payment, outcome: GatewayOutcome, reason: str = "") -> None:
+    """The gateway's answer recorded on a submitted payment, not yet booked."""
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PaymentStatus.SUBMITTED, gateway_outcome=outcome, gateway_reason=reason
+    )
+
+
+def test_a_settlement_batch_tells_integrators_each_final_status_with_the_payment_document(make_account, flaky):
+    account = make_account(balance="1000.00")
+    settled, rejected, unreferenced = _pay(account, "12.30"), _pay(account, "7.00"), _pay(account, "1.05", reference="")
+    _recorded(settled, GatewayOutcome.SETTLED)
+    _recorded(rejected, GatewayOutcome.REJECTED, "beneficiary account closed")
+    _recorded(unreferenced, GatewayOutcome.SETTLED)
+    last_event = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    assert payments_settle() == 3
+    documents = list(OutboxEvent.objects.filter(id__gt=last_event).order_by("id").values_list("kind", "payload"))
+    assert documents == [
+        ("payment.status_changed", {"payment": str(p.public_id), "status": status, "amount": amount,
+                                    "currency": "CNY", "reference": reference})
+        for p, status, amount, reference in [
+            (settled, "settled", "12.30", "invoice 42"),
+            (rejected, "rejected", "7.00", "invoice 42"),
+            (unreferenced, "settled", "1.05", ""),
+        ]
+    ]  # fmt: skip
+    causes = PaymentEvent.objects.filter(to_status__in=["settled", "rejected"]).order_by("payment_id")
+    assert list(causes.values_list("cause", "actor")) == [
+        ("gateway settled", "system:gateway"),
+        ("gateway rejected: beneficiary account closed", "system:gateway"),
+        ("gateway settled", "system:gateway"),
+    ]
+    unreferenced.refresh_from_db()
+    assert unreferenced.settlement_entry is not None
+    assert unreferenced.settlement_entry.reference == f"payment {unreferenced.public_id}"
+    _ledger_ok()
+
+
+def test_a_settlement_batch_that_would_overflow_an_account_books_nothing(make_account, flaky):
+    account = make_account(balance="1000.00")
+    payment = _pay(account, "10.00")
+    _recorded(payment, GatewayOutcome.SETTLED)
+    Account.objects.filter(pk=_clearing().pk).update(balance=MAX_BALANCE - Decimal("5"))
+    before = _everything()
+    with pytest.raises(LimitExceeded):
+        payments_settle()
+    assert _everything() == before
 
 
 def test_a_late_or_repeated_answer_does_not_change_a_booked_payment(make_account, simulator):
