@@ -561,14 +561,14 @@ def profile_worker(
 # Where a sample's time goes: the deepest of these frames on its stack names its stage, so the
 # stages add up to 100 % of the worker's on-CPU samples.
 PROFILE_STAGES = [
-    ("ThreadWorker.handle (", "gunicorn: read/parse HTTP, write response, keep-alive"),
-    ("WSGIHandler.__call__ (", "Django: WSGI request/response, middleware chain"),
-    ("APIView.dispatch (", "DRF: request wrap, authentication, scopes, finalize/render"),
-    ("ApiView.valid (", "parse JSON body + validate TransferIn"),
-    ("respond_idempotently (", "idempotency: fingerprint, record INSERT/UPDATE, savepoints"),
-    ("transfer_create (", "transfer_create: checks, atomic"),
-    ("_lock_accounts (", "transfer_create: lock accounts (ORM SELECT ... FOR UPDATE)"),
-    ("_post (", "transfer_create: _post (entry INSERT, postings bulk_create, balances UPDATE)"),
+    ("handle (", "gunicorn: read/parse HTTP, write response, keep-alive"),
+    ("__call__ (django/core/handlers/wsgi.py", "Django: WSGI request/response, middleware chain"),
+    ("dispatch (rest_framework/", "DRF: request wrap, authentication, scopes, finalize/render"),
+    ("valid (apps/api/", "parse JSON body + validate TransferIn"),
+    ("respond_idempotently (", "idempotency: fingerprint, record INSERT, transaction"),
+    ("transfer_submit (", "transfer: checks, risk screening"),
+    ("accounts_lock_for_movement (", "transfer: lock both accounts (one SELECT ... FOR UPDATE)"),
+    ("_post (", "transfer: _post (entry, postings and balances in one statement)"),
     ("_posted (", "response body (transaction_out)"),
 ]
 # And, orthogonally, which library the on-CPU frame (the leaf) belongs to.
@@ -587,14 +587,21 @@ PROFILE_LIBRARIES = [
 # epoll. py-spy counts a thread there as active when it is runnable (waiting for one of the two
 # busy CPUs after the call returns), so these samples are mostly run-queue wait, not Python work.
 SYSCALL_LEAVES = (
-    "EpollSelector.select (",
-    "Connection.wait (psycopg/",
-    "ClientCursorMixin._execute_send (psycopg/",
-    "BaseConnection._exec_command (psycopg/",
+    "select (selectors.py",
+    "wait (psycopg/",
+    "_execute_send (psycopg/",
+    "_exec_command (psycopg/",
     "write (gunicorn/util.py",
-    "PollableMethodQueue.defer (gunicorn/",
-    "WorkerTmp.notify (gunicorn/",
+    "defer (gunicorn/",
+    "notify (gunicorn/",
 )
+
+
+def bare_frame(frame: str) -> str:
+    """A py-spy frame without its class qualifier and line: py-spy 0.4 writes
+    `Connection.wait (psycopg/connection.py:479)`, 0.3 `wait (psycopg/connection.py:479)` (0.4
+    cannot unwind thread-pool threads on this Python, so both are in use)."""
+    return re.sub(r"^[A-Za-z_][\w]*\.(?=[\w<>]+ \()", "", re.sub(r":\d+\)$", ")", frame))
 
 
 def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
@@ -613,7 +620,7 @@ def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        frames = [bare_frame(f) for f in stack.split(";")]
         if frames[-1].startswith(SYSCALL_LEAVES):
             syscalls[frames[-1]] += count
             continue
