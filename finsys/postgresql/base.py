@@ -26,7 +26,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pgconn = conn.pgconn
         idle = pgconn.transaction_status == pq.TransactionStatus.IDLE
         if pgconn.status == pq.ConnStatus.OK and idle:
-            readable, _, _ = select.select([pgconn.socket], [], [], 0)
-            if not readable:
+            waiting = select.poll()  # poll, not select: no FD_SETSIZE limit on the descriptor
+            waiting.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+            if not waiting.poll(0):
                 return True
         return bool(super().is_usable())
