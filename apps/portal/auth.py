@@ -15,7 +15,8 @@ Skeleton API for portal views (apps/portal and the helpers that add pages to it)
 - `portal_login_required(view)`: anonymous visitors are redirected to /portal/login/?next=<path>;
   staff users (and any login that is not a PortalUser) get 403 (portal/refused.html); a session
   that has not passed the second factor yet (customer turned TOTP on) is sent to /portal/otp/;
-  a session older than the user's last "log out everywhere" is ended and sent to the login.
+  a session older than the user's last "log out everywhere", or idle for more than
+  PORTAL_IDLE_TIMEOUT_SECONDS, is ended and sent to the login.
   On success it sets `request.portal_user` (PortalUser with `.customer`) and
   `request.customer_id` (the emergency banner shows "your accounts are frozen" from it).
 - `portal_user(request)` / `portal_customer(request)`: the PortalUser / Customer of a guarded view.
@@ -39,12 +40,14 @@ Skeleton API for portal views (apps/portal and the helpers that add pages to it)
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -60,6 +63,7 @@ from apps.portal.services import portal_actor
 # Session keys of a portal login.
 EPOCH_KEY = "portal_epoch"  # the user's session epoch when the session started
 OTP_PENDING_KEY = "portal_otp_pending"  # set after the password when the customer turned TOTP on
+LAST_SEEN_KEY = "portal_last_seen"  # when a guarded page was last asked for (idle timeout)
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -77,6 +81,7 @@ def refused(request: HttpRequest) -> HttpResponse:
 def session_start(request: HttpRequest, *, otp_pending: bool) -> None:
     """Stamp a freshly logged-in portal session with the user's epoch (and a pending second factor)."""
     request.session[EPOCH_KEY] = portal_session_epoch(user_id=int(request.user.pk or 0))
+    request.session[LAST_SEEN_KEY] = int(time.time())
     if otp_pending:
         request.session[OTP_PENDING_KEY] = True
     else:
@@ -86,6 +91,13 @@ def session_start(request: HttpRequest, *, otp_pending: bool) -> None:
 def session_ended(request: HttpRequest) -> bool:
     """Whether this session was started before the user's last "log out everywhere"."""
     return int(request.session.get(EPOCH_KEY, 0)) != portal_session_epoch(user_id=int(request.user.pk or 0))
+
+
+def session_idle(request: HttpRequest) -> bool:
+    """Whether no guarded page was asked for in PORTAL_IDLE_TIMEOUT_SECONDS: a browser left open
+    on a shared or lost device does not stay in the customer's accounts (the server decides)."""
+    last_seen = request.session.get(LAST_SEEN_KEY)
+    return last_seen is not None and time.time() - float(last_seen) > settings.PORTAL_IDLE_TIMEOUT_SECONDS
 
 
 def portal_login_required(view: View) -> View:
@@ -102,6 +114,10 @@ def portal_login_required(view: View) -> View:
         if session_ended(request):
             logout(request)
             return login_redirect(request, ended="everywhere")
+        if session_idle(request):
+            logout(request)
+            return login_redirect(request, ended="idle")
+        request.session[LAST_SEEN_KEY] = int(time.time())
         if request.session.get(OTP_PENDING_KEY):
             return HttpResponseRedirect(f"{reverse('portal:otp')}?{urlencode({'next': request.get_full_path()})}")
         request.portal_user = found  # type: ignore[attr-defined]

@@ -75,6 +75,10 @@ def _logged_in(request: HttpRequest) -> bool:
 def _ended_message(request: HttpRequest) -> str:
     if request.GET.get("ended") == "everywhere":
         return _("You were logged out on every device. Please log in again.")
+    if request.GET.get("ended") == "idle":
+        return _("Your session ended after %(minutes)d minutes without activity. Please log in again.") % {
+            "minutes": settings.PORTAL_IDLE_TIMEOUT_SECONDS // 60
+        }
     return ""
 
 

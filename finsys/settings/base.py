@@ -303,6 +303,7 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:home"
 STAFF_IDLE_TIMEOUT_SECONDS = env.int("STAFF_IDLE_TIMEOUT_SECONDS", default=15 * 60)
+PORTAL_IDLE_TIMEOUT_SECONDS = env.int("PORTAL_IDLE_TIMEOUT_SECONDS", default=10 * 60)  # customers' portal
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)  # absolute cap on any session
 SESSION_COOKIE_HTTPONLY = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="finsys")

@@ -162,6 +162,42 @@ def test_log_out_everywhere_ends_every_session(alice):
     assert fresh.get("/portal/").status_code == 200
 
 
+def _last_seen_ago(client: Client, seconds: int) -> None:
+    """Move the session's last guarded request `seconds` into the past, as an idle browser would."""
+    from apps.portal.auth import LAST_SEEN_KEY
+
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - seconds
+    session.save()
+
+
+def test_a_session_idle_past_the_timeout_is_ended_and_says_why(alice, settings):
+    settings.PORTAL_IDLE_TIMEOUT_SECONDS = 600
+    client = Client()
+    login(client, "alice")
+    assert client.get("/portal/").status_code == 200
+    _last_seen_ago(client, 601)
+    ended = client.get("/portal/security/")
+    assert ended.status_code == 302
+    assert ended["Location"].startswith("/portal/login/?")
+    assert "ended=idle" in ended["Location"]
+    assert "10 minutes without activity" in client.get(ended["Location"]).content.decode()
+    # logged out on the server: the old session opens nothing, even with a fresh clock
+    assert "_auth_user_id" not in client.session
+    assert client.get("/portal/")["Location"].startswith("/portal/login/")
+
+
+def test_each_page_keeps_an_active_session_alive(alice, settings):
+    settings.PORTAL_IDLE_TIMEOUT_SECONDS = 600
+    client = Client()
+    login(client, "alice")
+    _last_seen_ago(client, 599)
+    assert client.get("/portal/").status_code == 200  # within the timeout: and it counts as activity
+    from apps.portal.auth import LAST_SEEN_KEY
+
+    assert time.time() - client.session[LAST_SEEN_KEY] < 5
+
+
 def test_logout_needs_post(alice):
     client = portal_client(alice.user)
     assert client.get("/portal/logout/").status_code == 200  # asks
