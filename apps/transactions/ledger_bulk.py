@@ -1,12 +1,15 @@
-"""Set-based posting for the bank's own high-volume entries (end-of-day interest and fees):
-PostgreSQL only.
+"""Set-based posting for the bank's own high-volume entries (end-of-day interest and fees,
+settlement batches): PostgreSQL only.
 
 The caller fills a temporary table with one row per entry, each a movement of `amount` from
-`debit_id` to `credit_id` (two postings: the debit account's first), keyed by its own `key`;
+`debit_id` to `credit_id` (two postings: the debit account's first), keyed by its own `key`,
+with its own `reference` or, when that is NULL, the one given for all;
 `entries_post_table` then checks every row, writes the journal entries, their postings (with
 running `balance_after` per account) and the cached balances in a handful of statements, and
 writes each row's new entry id back into the table. The caller must already hold the row locks
-of every account concerned (`accounts_lock_table`, one global id order). The ledger's own
+of every account concerned (`accounts_lock_table`, one global id order) and has checked the
+emergency controls (as for `entries_post_batch`: a close checks read-only mode before it
+starts, a settlement batch books what the gateway already did). The ledger's own
 guards still apply: the append-only triggers and the deferred "entry balances" constraint fire
 for these rows as for any other, and the audit chain seals the new entries like any entry (the
 sealer chains rows by id, whoever inserted them).
@@ -22,13 +25,12 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext as _
 
-from apps.common.controls import controls_assert_writable
 from apps.common.errors import LimitExceeded
 from apps.common.money import CURRENCY_EXPONENTS
 from apps.common.principals import Actor
 from apps.transactions.services import MAX_BALANCE, UnbalancedEntry
 
-TABLE_COLUMNS = "key bigint PRIMARY KEY, debit_id bigint NOT NULL, credit_id bigint NOT NULL, amount numeric NOT NULL, currency varchar(3) NOT NULL, entry_id bigint"
+TABLE_COLUMNS = "key bigint PRIMARY KEY, debit_id bigint NOT NULL, credit_id bigint NOT NULL, amount numeric NOT NULL, currency varchar(3) NOT NULL, reference varchar(140), entry_id bigint"
 
 
 def exponents_sql() -> str:
@@ -84,14 +86,17 @@ def _refuse(cursor: Any, table: str) -> None:
     if bad is not None or cursor.fetchone()[0]:
         raise UnbalancedEntry(f"entry {bad[0] if bad else '?'}: not a positive whole-minor-unit same-currency movement")
     cursor.execute(
-        f"SELECT a.number FROM accounts_account a JOIN (SELECT account_id, sum(amount) AS delta FROM ("  # noqa: S608
+        f"SELECT a.public_id FROM accounts_account a JOIN (SELECT account_id, sum(amount) AS delta FROM ("  # noqa: S608
         f" SELECT debit_id AS account_id, -amount AS amount FROM {table}"
         f" UNION ALL SELECT credit_id, amount FROM {table}) AS legs GROUP BY account_id) AS d ON d.account_id = a.id"
         " WHERE abs(a.balance + d.delta) > %s LIMIT 1",
         [MAX_BALANCE],
     )
-    if cursor.fetchone() is not None:
-        raise LimitExceeded(_("The account would exceed the largest balance the ledger holds."))
+    row = cursor.fetchone()
+    if row is not None:
+        raise LimitExceeded(
+            _("The account would exceed the largest balance the ledger holds."), extra={"account": str(row[0])}
+        )
 
 
 def entries_post_table(*, actor: Actor, kind: str, reference: str, table: str, booked_at: dt.datetime) -> int:
@@ -99,14 +104,14 @@ def entries_post_table(*, actor: Actor, kind: str, reference: str, table: str, b
 
     Entries get ids in `key` order; postings are written entry by entry, debit leg first, and
     each account's `balance_after` runs in that order from its locked balance."""
-    controls_assert_writable()
     with connection.cursor() as cursor:
         _refuse(cursor, table)
         cursor.execute(
-            f"WITH rows AS (SELECT key, gen_random_uuid() AS public_id, amount, currency FROM {table} ORDER BY key),"  # noqa: S608
+            f"WITH rows AS (SELECT key, gen_random_uuid() AS public_id, amount, currency, reference FROM {table} ORDER BY key),"  # noqa: S608
             " inserted AS (INSERT INTO transactions_journalentry"
             " (public_id, kind, amount, currency, reference, channel, created_by, created_at)"
-            " SELECT public_id, %s, amount, currency, %s, %s, %s, %s FROM rows ORDER BY key RETURNING id, public_id)"
+            " SELECT public_id, %s, amount, currency, coalesce(reference, %s), %s, %s, %s FROM rows ORDER BY key"
+            " RETURNING id, public_id)"
             f" UPDATE {table} t SET entry_id = inserted.id FROM rows JOIN inserted USING (public_id)"
             " WHERE t.key = rows.key",
             [kind, reference[:140], actor.channel, actor.label, booked_at],

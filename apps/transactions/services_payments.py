@@ -608,7 +608,8 @@ def _settle_batch_set_based(rows: Sequence[tuple[int, int, int | None, str, str]
             account_ids=[account for _pk, account, *_rest in rows],
             clearing=clearing,
             now=now,
-            actors=(WORKER_ACTOR.label, GATEWAY_ACTOR.label),
+            worker=WORKER_ACTOR,
+            gateway=GATEWAY_ACTOR.label,
         )
         timings = [(status, (now - created_at).total_seconds()) for status, created_at in booked]
         _observe_timings(timings)
