@@ -13,11 +13,26 @@ from typing import Any
 
 import psycopg
 
-from tests.processes import PYTHON, ROOT, Processes
+from tests.processes import PYTHON, ROOT, Processes, process_env, unique_queue
 
 CLIENT = ROOT / "tests" / "reliability" / "client.py"
 READER = "reliability-reader"
 REDIS_SERVER_MISSING = "needs redis-server on PATH: the test runs (and may kill) a Redis of its own"
+
+
+def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a test's gunicorn (and worker) as operators run it: production-like
+    (DEBUG off), 2 workers x 4 threads, its own Celery queue; `extra` on top."""
+    return process_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CELERY_QUEUE=unique_queue(),
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="4",
+        **extra,
+    )
 
 
 class Reader(threading.Thread):

@@ -33,11 +33,10 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,17 +55,15 @@ from tests.processes import (
     RedisServer,
     api_token,
     children,
-    process_env,
     start_beat,
     start_gunicorn,
     start_worker,
     stop,
-    unique_queue,
     wait_until,
 )
 from tests.processes import test_database_url as database_url
 from tests.reliability.report import Section
-from tests.reliability.support import READER, REDIS_SERVER_MISSING, Reader, client_logs, start_clients
+from tests.reliability.support import READER, Reader, client_logs, server_env, start_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -95,24 +92,18 @@ def _kill(pid: int) -> None:
 class Stack:
     """The web server, worker and beat of the test, on its own Redis; faults go through here."""
 
-    def __init__(self, processes: Processes, tmp: Path) -> None:
+    def __init__(self, processes: Processes, redis: RedisServer, tmp: Path) -> None:
         self.processes = processes
-        self.redis = RedisServer(processes)
-        self.redis.start()
+        self.redis = redis
         self.logs = tmp
-        self.env = process_env(
-            DATABASE_URL=database_url(),
-            REDIS_URL=self.redis.url,
-            CELERY_QUEUE=unique_queue(),
+        self.env = server_env(
+            database_url(),
+            self.redis.url,
             CELERY_VISIBILITY_TIMEOUT="3",
             FINSYS_GATEWAY_SIM_LATENCY_MS="150",
             FINSYS_PAYMENT_RETRY_SECONDS="1",
             FINSYS_PAYMENT_SWEEP_SECONDS="1",
             FINSYS_OUTBOX_RELAY_SECONDS="1",
-            DEBUG="0",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            GUNICORN_WORKERS="2",
-            GUNICORN_THREADS="4",
         )
         self.web, self.base = start_gunicorn(self.env, log=tmp / "web.log")
         processes.add(self.web)
@@ -176,24 +167,19 @@ class Stack:
         self.note(f"pg_terminate_backend on {_terminate_backends()} backend(s) of the test database")
 
 
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    running = Processes()
-    yield running
-    running.stop()
-
-
 def test_the_bank_keeps_every_invariant_through_crashes_broker_loss_and_cut_connections(
-    processes: Processes, make_account: Callable[..., Account], tmp_path: Path, reliability: Callable[[str], Section]
+    processes: Processes,
+    own_redis: RedisServer,
+    make_account: Callable[..., Account],
+    tmp_path: Path,
+    reliability: Callable[[str], Section],
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip(REDIS_SERVER_MISSING)
     section = reliability("bank under faults")
     began = time.monotonic()
     accounts = [make_account(balance=OPENING) for _ in range(ACCOUNTS)]
     public = {str(a.public_id): a.pk for a in accounts}
     payments_before = Payment.objects.count()
-    stack = Stack(processes, tmp_path)
+    stack = Stack(processes, own_redis, tmp_path)
     token = api_token(stack.base, name="reliability")
     reader = Reader(database_url())
     reader.start()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -34,10 +33,10 @@ from apps.accounts.models import Account
 from apps.common.models import IdempotencyRecord
 from apps.transactions.ledger_check import ledger_check
 from apps.transactions.models import EntryKind, JournalEntry, Posting
-from tests.processes import Processes, RedisServer, api_token, process_env, start_gunicorn, unique_queue
+from tests.processes import Processes, RedisServer, api_token, start_gunicorn
 from tests.processes import test_database_url as database_url
 from tests.reliability.report import Section
-from tests.reliability.support import REDIS_SERVER_MISSING
+from tests.reliability.support import server_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -47,13 +46,6 @@ REFUSED = 5  # of the REQUESTS, sent from an account that cannot pay
 ACCOUNTS = 6
 OPENING = Decimal("1000.00")
 THREADS = 40
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    running = Processes()
-    yield running
-    running.stop()
 
 
 def _post(base: str, token: str, body: dict[str, Any], key: str) -> tuple[str, int, Any, bool]:
@@ -75,29 +67,18 @@ def _post(base: str, token: str, body: dict[str, Any], key: str) -> tuple[str, i
 
 def test_the_same_50_requests_sent_20_times_at_once_run_once_each_and_answer_identically(
     processes: Processes,
+    own_redis: RedisServer,
     make_account: Callable[..., Account],
     tmp_path: Path,
     reliability: Callable[[str], Section],
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip(REDIS_SERVER_MISSING)
     storm = reliability("idempotency storm")
     began = time.monotonic()
     with storm.timed():
         accounts = [make_account(balance=OPENING) for _ in range(ACCOUNTS)]
         poor = make_account(balance="1.00")
         public = {str(a.public_id): a.pk for a in [*accounts, poor]}
-        redis = RedisServer(processes)
-        redis.start()
-        env = process_env(
-            DATABASE_URL=database_url(),
-            REDIS_URL=redis.url,
-            CELERY_QUEUE=unique_queue(),
-            DEBUG="0",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            GUNICORN_WORKERS="2",
-            GUNICORN_THREADS="4",
-        )
+        env = server_env(database_url(), own_redis.url)
         web, base = start_gunicorn(env, log=tmp_path / "web.log")
         processes.add(web)
         storm.details["setup_seconds"] = round(storm.seconds + time.monotonic() - began, 1)

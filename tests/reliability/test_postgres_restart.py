@@ -26,7 +26,6 @@ database. The cluster is stopped and deleted at the end, also on failure.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -53,13 +52,12 @@ from tests.processes import (
     children,
     process_env,
     start_gunicorn,
-    unique_queue,
     wait_until,
 )
 from tests.processes import test_database_url as database_url
 from tests.reliability.private_postgres import PrivateCluster, unavailable_reason
 from tests.reliability.report import Section
-from tests.reliability.support import REDIS_SERVER_MISSING, Reader, client_logs, start_clients
+from tests.reliability.support import Reader, client_logs, server_env, start_clients
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -69,13 +67,6 @@ CLIENTS = 4
 LOAD_SECONDS = 10.0
 DOWN_SECONDS = 2.0
 DATABASE = "finsys"
-
-
-@pytest.fixture
-def processes() -> Iterator[Processes]:
-    running = Processes()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
@@ -149,13 +140,12 @@ def _query(url: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 def test_postgres_restarted_under_load_answers_503_then_recovers_with_no_partial_write(
     processes: Processes,
+    own_redis: RedisServer,
     cluster: PrivateCluster,
     make_account: Callable[..., Account],
     tmp_path: Path,
     reliability: Callable[[str], Section],
 ) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip(REDIS_SERVER_MISSING)
     section = reliability("PostgreSQL restart")
     began = time.monotonic()
     with section.timed():
@@ -166,17 +156,7 @@ def test_postgres_restarted_under_load_answers_503_then_recovers_with_no_partial
         cluster.fill_from(database_url(), DATABASE)
         section.details["fill_seconds"] = round(time.monotonic() - filling, 1)
         private = cluster.url(DATABASE)
-        redis = RedisServer(processes)
-        redis.start()
-        env = process_env(
-            DATABASE_URL=private,
-            REDIS_URL=redis.url,
-            CELERY_QUEUE=unique_queue(),
-            DEBUG="0",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            GUNICORN_WORKERS="2",
-            GUNICORN_THREADS="4",
-        )
+        env = server_env(private, own_redis.url)
         web, base = start_gunicorn(env, log=tmp_path / "web.log")
         processes.add(web)
         token = api_token_for(base, issued)
@@ -282,7 +262,7 @@ def test_postgres_restarted_under_load_answers_503_then_recovers_with_no_partial
             ledger = subprocess.run(
                 [PYTHON, "manage.py", "check_ledger"],
                 cwd=ROOT,
-                env=process_env(DATABASE_URL=private, REDIS_URL=redis.url),
+                env=process_env(DATABASE_URL=private, REDIS_URL=own_redis.url),
                 capture_output=True,
                 text=True,
                 check=False,
