@@ -41,7 +41,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from transfers import RESULTS, ROOT, VENV_BIN, Pg, ledger_size, log, machine_info, manage, prepare_database
+from transfers import (
+    ROOT,
+    VENV_BIN,
+    Pg,
+    add_database_arguments,
+    ledger_size,
+    log,
+    machine_info,
+    manage,
+    prepare_database,
+    save_results,
+)
 
 TARGET_READ_GROWTH = 1.10  # balance and point-in-time p50 at the largest size over the smallest
 HISTORY_DAYS = 300  # the prefilled history spans this many days, ending an hour ago (the risk rules
@@ -296,11 +307,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="development: --sizes 10000,200000 --samples 500")
     p.add_argument("--accounts", type=int, default=1000, help="funded CNY accounts (default 1000)")
     p.add_argument("--opening", default="1000000.00", help="opening deposit per account, CNY")
-    p.add_argument("--db-name", default=os.environ.get("BENCH_LEDGER_SCALE_DB", "finsys_benchscale"))
-    p.add_argument("--pg-host", default=os.environ.get("BENCH_PGHOST", "127.0.0.1"))
-    p.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PGPORT", "5432")))
-    p.add_argument("--pg-user", default=os.environ.get("BENCH_PGUSER", "postgres"))
-    p.add_argument("--pg-password", default=os.environ.get("BENCH_PGPASSWORD", ""))
+    add_database_arguments(p, os.environ.get("BENCH_LEDGER_SCALE_DB", "finsys_benchscale"))
     p.add_argument("--no-save", action="store_true", help="print the results, write nothing under bench/results")
     p.add_argument("--child-measure", nargs=5, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -384,12 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(results) + f"Whole run: {results['total_s']} s.\n"
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(exist_ok=True)
-        base = RESULTS / f"ledger-scale-{stamp}"
-        base.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-        base.with_suffix(".md").write_text(text)
-        (RESULTS / "ledger-scale-latest.md").write_text(text)
-        log(f"wrote {base.with_suffix('.json').relative_to(ROOT)} and .md, bench/results/ledger-scale-latest.md")
+        save_results("ledger-scale", stamp, results, text)
     if not results["check_ledger"]["passed"]:
         return 2
     return 0

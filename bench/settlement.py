@@ -49,16 +49,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from transfers import (
-    RESULTS,
     ROOT,
     VENV_BIN,
     Pg,
+    add_database_arguments,
     django_env,
     ledger_size,
     log,
     machine_info,
     manage,
     prepare_database,
+    save_results,
 )
 
 TARGET_PER_S = 3000.0  # settled payments per second at batch_size=1000
@@ -405,11 +406,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "of them); --service-payments 20000 makes all of them through the services (~10-20 min here)",
     )
     p.add_argument("--seed-workers", type=int, default=2, help="processes creating the payments (default 2)")
-    p.add_argument("--db-name", default=os.environ.get("BENCH_SETTLEMENT_DB", "finsys_benchscale_settlement"))
-    p.add_argument("--pg-host", default=os.environ.get("BENCH_PGHOST", "127.0.0.1"))
-    p.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PGPORT", "5432")))
-    p.add_argument("--pg-user", default=os.environ.get("BENCH_PGUSER", "postgres"))
-    p.add_argument("--pg-password", default=os.environ.get("BENCH_PGPASSWORD", ""))
+    add_database_arguments(p, os.environ.get("BENCH_SETTLEMENT_DB", "finsys_benchscale_settlement"))
     p.add_argument("--reuse-db", action="store_true", help="settle copies of the already seeded database")
     p.add_argument("--keep-copy", action="store_true", help="keep the settled copy (<db-name>_run) to inspect")
     p.add_argument("--no-save", action="store_true", help="print the results, write nothing under bench/results")
@@ -494,12 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(results)
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(exist_ok=True)
-        base = RESULTS / f"settlement-{stamp}"
-        base.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-        base.with_suffix(".md").write_text(text)
-        (RESULTS / "settlement-latest.md").write_text(text)
-        log(f"wrote {base.with_suffix('.json').relative_to(ROOT)} and .md, bench/results/settlement-latest.md")
+        save_results("settlement", stamp, results, text)
     return 0 if all(r["verify"]["passed"] for r in runs) else 2
 
 

@@ -821,6 +821,26 @@ def machine_info(pg: Pg) -> dict[str, Any]:
     }
 
 
+def add_database_arguments(parser: argparse.ArgumentParser, db_name: str) -> None:
+    """The bench's own database (`--db-name`, default `db_name`) and the PostgreSQL server it is
+    on (`--pg-*`, or BENCH_PGHOST / BENCH_PGPORT / BENCH_PGUSER / BENCH_PGPASSWORD): every bench."""
+    parser.add_argument("--db-name", default=db_name)
+    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PGHOST", "127.0.0.1"))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PGPORT", "5432")))
+    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PGUSER", "postgres"))
+    parser.add_argument("--pg-password", default=os.environ.get("BENCH_PGPASSWORD", ""))
+
+
+def save_results(name: str, stamp: str, results: dict[str, Any], text: str) -> None:
+    """`bench/results/<name>-<stamp>.json` and `.md`, and `<name>-latest.md`."""
+    RESULTS.mkdir(exist_ok=True)
+    base = RESULTS / f"{name}-{stamp}"
+    base.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    base.with_suffix(".md").write_text(text)
+    (RESULTS / f"{name}-latest.md").write_text(text)
+    log(f"wrote {base.with_suffix('.json').relative_to(ROOT)} and .md, bench/results/{name}-latest.md")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", type=int, default=30, help="seconds per measured run (default 30)")
@@ -829,11 +849,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prefill-entries", type=int, default=1_000_000, help="historical entries (default 1,000,000)")
     p.add_argument("--accounts", type=int, default=1000, help="funded CNY accounts (default 1000)")
     p.add_argument("--opening", default="1000000.00", help="opening deposit per account, CNY")
-    p.add_argument("--db-name", default=os.environ.get("BENCH_DB", "finsys_bench"))
-    p.add_argument("--pg-host", default=os.environ.get("BENCH_PGHOST", "127.0.0.1"))
-    p.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PGPORT", "5432")))
-    p.add_argument("--pg-user", default=os.environ.get("BENCH_PGUSER", "postgres"))
-    p.add_argument("--pg-password", default=os.environ.get("BENCH_PGPASSWORD", ""))
+    add_database_arguments(p, os.environ.get("BENCH_DB", "finsys_bench"))
     p.add_argument(
         "--db-url-options",
         default="",
