@@ -3,10 +3,11 @@ and the terminal summary that prints it and writes it under var/."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.processes import ROOT
 from tests.reliability.report import REPORT, Section
@@ -43,3 +44,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in REPORT.table(outcomes):
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"details: {written} and {written.with_suffix('.json')}")
+
+
+@pytest.fixture
+def own_connection() -> Iterator[Any]:
+    """A second connection to the test database, outside the test's transaction (autocommit),
+    as a web worker holds one between requests."""
+    wrapper = connections.create_connection("default")
+    wrapper.ensure_connection()
+    yield wrapper
+    wrapper.close()

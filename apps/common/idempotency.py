@@ -14,7 +14,8 @@ action's own database transaction, and the unique index on (principal, key) deci
   in that second transaction, only when ours is the stored answer: once per request.
 
 A successful call is BEGIN, the action's statements, one INSERT and COMMIT: no savepoint and no
-second statement for the record (the transfer benchmark, bench/README.md). Duplicates, the rare
+second statement for the record; on PostgreSQL BEGIN travels with the first statement and the
+INSERT with COMMIT (finsys/postgresql/connection.py; the transfer benchmark, bench/README.md). Duplicates, the rare
 case, pay for it by doing the action's work before they find out.
 """
 
@@ -57,13 +58,20 @@ _UNIQUE_KEY = "idempotency_unique_key"
 
 
 def _insert_record(principal: str, key: str, fingerprint: str, status: int, body: Any) -> None:
-    """Plain SQL on the hot path (every money-moving call): no ORM work for a fixed statement."""
+    """Plain SQL on the hot path (every money-moving call): no ORM work for a fixed statement.
+    On PostgreSQL it travels with the COMMIT (finsys/postgresql): a duplicate key then fails
+    the commit, with the same IntegrityError."""
+    sql = (
+        f"INSERT INTO {_TABLE} (principal, key, fingerprint, created_at, status_code, response) "  # noqa: S608 - our table name
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    params: list[Any] = [principal, key, fingerprint, timezone.now(), status, json.dumps(body, cls=DjangoJSONEncoder)]
+    execute_at_commit = getattr(connection, "execute_at_commit", None)
+    if execute_at_commit is not None:
+        execute_at_commit(sql, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_TABLE} (principal, key, fingerprint, created_at, status_code, response) "  # noqa: S608 - our table name
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            [principal, key, fingerprint, timezone.now(), status, json.dumps(body, cls=DjangoJSONEncoder)],
-        )
+        cursor.execute(sql, params)
 
 
 def _is_record_conflict(error: IntegrityError) -> bool:

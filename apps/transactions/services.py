@@ -106,11 +106,16 @@ def _post(
     accounts: dict[int, Account],
     reverses: JournalEntry | None = None,
     booked_at: dt.datetime | None = None,
+    write_at_commit: bool = False,
 ) -> JournalEntry:
     """Write one balanced entry on already locked and checked accounts.
 
     Refused while the bank is read-only (an emergency control): every posting passes here, so
-    API calls, admin actions, Celery jobs and commands are all stopped."""
+    API calls, admin actions, Celery jobs and commands are all stopped.
+
+    `write_at_commit` (PostgreSQL): the entry's statement travels with the transaction's next
+    statement or its COMMIT (finsys/postgresql/connection.py), one round trip less; the entry's
+    `pk` is set only then. For callers that answer with public ids only (transfer_submit)."""
     controls_assert_writable()
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for leg in legs:  # each leg in its own account's currency (an FX entry has two)
@@ -152,7 +157,7 @@ def _post(
         )
     touched = [accounts[pk] for pk in sorted({leg.account_id for leg in legs})]
     if connection.vendor == "postgresql":
-        _write_in_one_statement(entry, postings, touched, now)
+        _write_in_one_statement(entry, postings, touched, now, at_commit=write_at_commit)
     else:
         entry.save()
         Posting.objects.bulk_create(postings)
@@ -187,7 +192,7 @@ def _large_transaction_alert(entry: JournalEntry, touched: list[Account]) -> Non
 
 
 def _write_in_one_statement(
-    entry: JournalEntry, postings: list[Posting], touched: list[Account], now: dt.datetime
+    entry: JournalEntry, postings: list[Posting], touched: list[Account], now: dt.datetime, *, at_commit: bool
 ) -> None:
     """The entry, its postings and the accounts' cached balances in one round trip (PostgreSQL
     data-modifying CTEs). Row triggers and the deferred balance check apply as to any INSERT."""
@@ -210,14 +215,21 @@ def _write_in_one_statement(
         f" balances AS ({balances_sql})"
         " SELECT id FROM entry"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params + balances_params)
-        entry.pk = cursor.fetchone()[0]
+
+    def stored(row: Any) -> None:
+        entry.pk = row[0]
+        for posting in postings:
+            posting.entry = entry
+
     for row in (entry, *postings):
         row._state.adding = False
         row._state.db = connection.alias
-    for posting in postings:
-        posting.entry = entry
+    if at_commit and hasattr(connection, "execute_at_commit"):  # finsys.postgresql, the ENGINE
+        connection.execute_at_commit(sql, params + balances_params, on_row=stored)  # type: ignore[attr-defined]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + balances_params)
+        stored(cursor.fetchone())
 
 
 @dataclass(frozen=True)
@@ -324,6 +336,7 @@ def _transfer(
     booked_at: dt.datetime | None,
     review: bool,
     reviewed: bool,
+    write_at_commit: bool = False,
 ) -> JournalEntry | PendingReview:
     _check_amount(money)
     if from_account == to_account:
@@ -362,6 +375,7 @@ def _transfer(
             legs=legs,
             accounts=locked,
             booked_at=booked_at,
+            write_at_commit=write_at_commit,
         )
 
 
@@ -402,7 +416,10 @@ def transfer_create(
 def transfer_submit(
     *, actor: Actor, from_account: uuid.UUID, to_account: uuid.UUID, money: Money, reference: str = ""
 ) -> JournalEntry | PendingReview:
-    """A transfer as the API makes it: posted at once, or held for a risk officer (202)."""
+    """A transfer as the API makes it: posted at once, or held for a risk officer (202).
+
+    On PostgreSQL the entry's row is written with the transaction's COMMIT (one round trip
+    less): its `pk` is set then; its public ids and postings are there at once."""
     started = time.perf_counter()
     try:
         result = _transfer(
@@ -414,6 +431,7 @@ def transfer_submit(
             booked_at=None,
             review=True,
             reviewed=False,
+            write_at_commit=True,  # answered by public ids; the entry's row goes with COMMIT
         )
     except DomainError as refusal:
         metrics.movement_refused(EntryKind.TRANSFER, refusal.code)
