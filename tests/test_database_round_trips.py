@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, ProgrammingError
 
 from tests.postgres_connections import admin_connection, last_query_of
 
@@ -161,3 +161,14 @@ def test_outside_a_transaction_a_queued_statement_runs_at_once(notes: Any) -> No
     notes.execute_at_commit("INSERT INTO notes VALUES (%s, %s)", [1, "now"])
     assert notes.connection.at_commit == []
     assert note_texts(notes) == ["now"]
+
+
+def test_queued_statements_survive_a_statement_refused_before_it_was_sent(notes: Any) -> None:
+    """Parameters that do not fit are refused by the driver before anything is sent: the queued
+    statements ride with the next statement or COMMIT instead of vanishing."""
+    with transaction_on(notes):
+        notes.execute_at_commit("INSERT INTO notes VALUES (%s, %s)", [1, "queued"])
+        with notes.cursor() as cursor, pytest.raises(ProgrammingError):
+            cursor.execute("SELECT %s, %s", [1])
+        assert len(notes.connection.at_commit) == 1
+    assert note_texts(notes) == ["queued"]

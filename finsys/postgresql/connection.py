@@ -32,6 +32,9 @@ from psycopg import adapt, pq
 from psycopg.abc import PQGen, QueryNoTemplate
 
 _SEPARATOR = b";\n"
+# A statement that failed in the server leaves the transaction INERROR (or the connection gone):
+# still IDLE or INTRANS after an error, the message was never sent.
+_NOT_SENT = (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS)
 
 RowCallback = Callable[[Sequence[Any] | None], None]
 
@@ -123,6 +126,12 @@ class Cursor(_ClientCursor):
         conn._begin_sent_by_cursor = True
         try:
             super().execute(joined + statement, params)
+        except BaseException:
+            if conn.pgconn.transaction_status in _NOT_SENT:
+                # refused before it left (e.g. parameters that do not fit the statement): the
+                # queued statements were not run and must not be lost if the caller goes on
+                conn.at_commit[:0] = queued
+            raise
         finally:
             conn._begin_sent_by_cursor = False
         if begin:
