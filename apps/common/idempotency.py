@@ -33,6 +33,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.common.database import execute_at_commit
 from apps.common.errors import DomainError, IdempotencyConflict
 from apps.common.models import IdempotencyRecord
 from apps.common.refusals import refusal_settle
@@ -66,12 +67,7 @@ def _insert_record(principal: str, key: str, fingerprint: str, status: int, body
         "VALUES (%s, %s, %s, %s, %s, %s)"
     )
     params: list[Any] = [principal, key, fingerprint, timezone.now(), status, json.dumps(body, cls=DjangoJSONEncoder)]
-    execute_at_commit = getattr(connection, "execute_at_commit", None)
-    if execute_at_commit is not None:
-        execute_at_commit(sql, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    execute_at_commit(sql, params)
 
 
 def _is_record_conflict(error: IntegrityError) -> bool:

@@ -40,6 +40,7 @@ from apps.accounts.services import (
 )
 from apps.common import metrics
 from apps.common.controls import controls_assert_payments_allowed, controls_assert_writable
+from apps.common.database import execute_at_commit
 from apps.common.errors import (
     AlreadyReversed,
     BlockedByScreening,
@@ -224,8 +225,8 @@ def _write_in_one_statement(
     for row in (entry, *postings):
         row._state.adding = False
         row._state.db = connection.alias
-    if at_commit and hasattr(connection, "execute_at_commit"):  # finsys.postgresql, the ENGINE
-        connection.execute_at_commit(sql, params + balances_params, on_row=stored)  # type: ignore[attr-defined]
+    if at_commit:
+        execute_at_commit(sql, params + balances_params, on_row=stored)
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params + balances_params)
